@@ -1,0 +1,78 @@
+"""The personal carbon account platform (个人碳账户): create_app builds the Flask app."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from config import CONFIGS
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    config_name = config_name or os.environ.get("APP_ENV", "production")
+    if config_name not in CONFIGS:
+        raise RuntimeError(f"APP_ENV must be one of {sorted(CONFIGS)}, not {config_name!r}")
+    app.config.from_object(CONFIGS[config_name])
+    app.config.update(overrides or {})
+    _apply_instance_defaults(app)
+    _refuse_unsafe_production(app)
+
+    from app.json import DecimalJSONProvider
+    app.json = DecimalJSONProvider(app)
+
+    from app.extensions import csrf, db, migrate
+    from app import models  # noqa: F401  (registers the tables)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    with app.app_context():
+        from app.database import configure_engine
+        configure_engine(db.engine)
+
+    from app.services.wechat import WechatClient
+    app.extensions["wechat"] = WechatClient(
+        app.config["WECHAT_API_BASE"], app.config["WECHAT_APPID"], app.config["WECHAT_SECRET"],
+        timeout=app.config["WECHAT_TIMEOUT"])
+
+    from app.logs import configure_logging
+    configure_logging(app)
+
+    from app import admin, api, public
+    from app.api.errors import register_error_handlers
+    csrf.exempt(api.bp)  # bearer tokens, not cookies: no CSRF surface; the admin keeps CSRF
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(public.bp)
+    register_error_handlers(app)
+    return app
+
+
+def _apply_instance_defaults(app: Flask) -> None:
+    """Development defaults that live in instance/: a SQLite file, uploads, a generated key."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'carbon.db'}"
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # The pool-pre-ping query is pointless on a file; a long busy timeout serialises writers.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    if not app.config.get("UPLOAD_DIR"):
+        app.config["UPLOAD_DIR"] = str(instance / "uploads")
+    if not app.config.get("SECRET_KEY") and app.config["ENV_NAME"] == "development":
+        key_file = instance / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def _refuse_unsafe_production(app: Flask) -> None:
+    if app.config["WECHAT_DEV_LOGIN"] and not (app.debug or app.testing):
+        raise RuntimeError("WECHAT_DEV_LOGIN=1 is refused outside development and testing")
+    if not app.config.get("SECRET_KEY") or len(app.config["SECRET_KEY"]) < 16:
+        raise RuntimeError("SECRET_KEY must be set (at least 16 characters) outside development")

@@ -1,0 +1,24 @@
+"""JSON that writes Decimal as an exact number (240.00, 24.0), never through float or as a string."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import simplejson
+from flask.json.provider import JSONProvider
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class DecimalJSONProvider(JSONProvider):
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs.setdefault("ensure_ascii", False)
+        return simplejson.dumps(obj, use_decimal=True, default=_default, **kwargs)
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return simplejson.loads(s, **kwargs)

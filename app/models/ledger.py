@@ -1,0 +1,33 @@
+"""The append-only points ledger: a balance is the sum of its entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.types import BigId, FixedDecimal, UTCDateTime, utcnow
+
+
+class LedgerReason:
+    RECORD_CREDIT = "record_credit"
+
+
+class LedgerEntry(db.Model):
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    points = mapped_column(FixedDecimal(1), nullable=False)  # signed: credits positive, debits negative
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    record_id: Mapped[int | None] = mapped_column(sa.ForeignKey("records.id"))
+    redemption_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        # The database itself refuses a second credit of one record.
+        sa.UniqueConstraint("record_id", "reason"),
+        sa.Index("ix_ledger_entries_user_newest", "user_id", "id"),
+    )

@@ -1,0 +1,122 @@
+"""WeChat login with recorded consent, bearer tokens, and the user's own profile."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.database import write_transaction
+from app.errors import ConsentRequired, Unauthorized, ValidationFailed
+from app.extensions import db
+from app.models import AuthToken, Consent, User
+from app.models.types import utcnow
+from app.services.ledger import open_account
+
+_DEV_CODE = re.compile(r"^dev:([A-Za-z0-9_-]{1,40})$")
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    expires_at: datetime
+    user: User
+    is_new: bool
+
+
+def login(code: str, privacy_version: str | None) -> LoginResult:
+    """Exchange a wx.login code for our own token; refuse before storing anything without consent."""
+    current_version = current_app.config["PRIVACY_POLICY_VERSION"]
+    if privacy_version != current_version:
+        raise ConsentRequired(details={"privacy_version": current_version,
+                                       "policy_url": current_app.config["PRIVACY_POLICY_URL"]})
+    openid, unionid, session_key = _exchange_code(code)
+    with write_transaction():
+        user = db.session.scalar(select(User).where(User.openid == openid))
+        is_new = user is None
+        now = utcnow()
+        if user is None:
+            user = User(openid=openid, privacy_version=current_version, consented_at=now)
+            db.session.add(user)
+            db.session.flush()
+            open_account(user.id)
+        if is_new or user.privacy_version != current_version:
+            db.session.add(Consent(user_id=user.id, version=current_version, consented_at=now))
+        user.privacy_version, user.consented_at = current_version, now
+        user.unionid = unionid or user.unionid
+        user.session_key = session_key
+        token, expires_at = _issue_token(user.id, now)
+    return LoginResult(token=token, expires_at=expires_at, user=user, is_new=is_new)
+
+
+def _exchange_code(code: str) -> tuple[str, str | None, str | None]:
+    dev = _DEV_CODE.match(code)
+    if dev and current_app.config["WECHAT_DEV_LOGIN"]:
+        return f"dev_{dev.group(1)}", None, None
+    session = current_app.extensions["wechat"].code_to_session(code)
+    return session.openid, session.unionid, session.session_key
+
+
+def _issue_token(user_id: int, now: datetime) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(days=current_app.config["TOKEN_TTL_DAYS"])
+    db.session.add(AuthToken(user_id=user_id, token_hash=_hash(token), created_at=now,
+                             expires_at=expires_at))
+    return token, expires_at
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate(token: str | None) -> User:
+    """The user behind a live bearer token; a missing, malformed, expired or revoked one is 401."""
+    if not token or not _TOKEN_SHAPE.match(token):
+        raise Unauthorized()
+    row = db.session.execute(
+        select(AuthToken, User).join(User, User.id == AuthToken.user_id)
+        .where(AuthToken.token_hash == _hash(token))
+    ).one_or_none()
+    if row is None:
+        raise Unauthorized()
+    auth_token, user = row
+    if auth_token.revoked_at is not None or auth_token.expires_at <= utcnow() or user.deleted_at:
+        raise Unauthorized()
+    return user
+
+
+def logout(token: str) -> None:
+    with write_transaction():
+        db.session.execute(update(AuthToken)
+                           .where(AuthToken.token_hash == _hash(token), AuthToken.revoked_at.is_(None))
+                           .values(revoked_at=utcnow()))
+
+
+PROFILE_LIMITS = {"nickname": 64, "avatar_url": 512, "city": 64}
+
+
+def update_profile(user: User, changes: dict) -> User:
+    unknown = sorted(set(changes) - set(PROFILE_LIMITS))
+    if unknown:
+        raise ValidationFailed("不支持修改这些字段", details={"unknown_fields": unknown})
+    for field, value in changes.items():
+        if value is not None and not isinstance(value, str):
+            raise ValidationFailed(details={"field": field, "problem": "must be a string or null"})
+        if value is not None:
+            value = value.strip()
+            if len(value) > PROFILE_LIMITS[field] or any(ord(c) < 32 for c in value):
+                raise ValidationFailed(details={"field": field, "problem": "too long or control characters"})
+            if field == "avatar_url" and value and not value.startswith("https://"):
+                raise ValidationFailed(details={"field": field, "problem": "must be an https URL"})
+        changes[field] = value or None
+    with write_transaction():
+        user = db.session.merge(user)
+        for field, value in changes.items():
+            setattr(user, field, value)
+    return user

@@ -1,0 +1,108 @@
+"""WeChat server API client: exchanges wx.login codes for sessions (jscode2session)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import requests
+
+from app.errors import InvalidCode, RateLimited, WechatRiskBlocked, WechatUnavailable
+
+log = logging.getLogger(__name__)
+
+INVALID_CODE_ERRCODES = {40029, 40163}  # invalid (or expired) code; code already used
+RATE_LIMITED_ERRCODE = 45011  # 100 calls per user per minute
+RISK_BLOCKED_ERRCODE = 40226  # user blocked by WeChat as high-risk
+
+
+@dataclass(frozen=True)
+class WechatSession:
+    openid: str
+    session_key: str  # never leaves the server
+    unionid: str | None
+
+    def __repr__(self) -> str:  # keep the session_key out of logs and tracebacks
+        return f"WechatSession(openid={self.openid!r}, unionid={self.unionid!r})"
+
+
+class WechatClient:
+    """One client per app: it keeps a requests.Session so connections to WeChat are reused."""
+
+    def __init__(self, base_url: str, appid: str | None, secret: str | None,
+                 timeout: tuple[float, float] = (3.05, 5), session: requests.Session | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.appid = appid
+        self._secret = secret
+        # (connect, read) seconds: a WeChat outage must fail fast instead of holding a worker.
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def __repr__(self) -> str:
+        return f"WechatClient(base_url={self.base_url!r}, appid={self.appid!r})"
+
+    def code_to_session(self, code: str) -> WechatSession:
+        """登录凭证校验: trade a single-use wx.login code for the user's openid and session_key."""
+        if not self.appid or not self._secret:
+            log.error("WeChat login is not configured: set WECHAT_APPID and WECHAT_SECRET")
+            raise WechatUnavailable("微信登录未配置", details={"cause": "not_configured"})
+        if not isinstance(code, str) or not code.strip():
+            raise InvalidCode()
+        body = self._get("/sns/jscode2session", {
+            "appid": self.appid, "secret": self._secret,
+            "js_code": code, "grant_type": "authorization_code",
+        })
+        errcode = body.get("errcode") or 0
+        if errcode:
+            self._raise_for_errcode(errcode, body.get("errmsg"))
+        openid, session_key = body.get("openid"), body.get("session_key")
+        if not isinstance(openid, str) or not openid or not isinstance(session_key, str) or not session_key:
+            log.error("jscode2session answered without openid/session_key")
+            raise WechatUnavailable(details={"cause": "bad_response"})
+        return WechatSession(openid=openid, session_key=session_key, unionid=body.get("unionid") or None)
+
+    def _get(self, path: str, params: dict[str, str]) -> dict:
+        """GET a WeChat endpoint and return its JSON body; any transport failure is WechatUnavailable.
+
+        requests' exception messages include the full URL, secret included, so they are never logged
+        or chained (``from None``): only the failure's kind is reported.
+        """
+        try:
+            response = self.session.get(self.base_url + path, params=params, timeout=self.timeout)
+        except requests.Timeout:
+            cause = "timeout"
+        except requests.RequestException as exc:
+            cause = "connection_error" if isinstance(exc, requests.ConnectionError) else "request_error"
+        else:
+            return self._json_body(path, response)
+        log.error("WeChat %s failed: %s", path, cause)
+        raise WechatUnavailable(details={"cause": cause}) from None
+
+    @staticmethod
+    def _json_body(path: str, response: requests.Response) -> dict:
+        if response.status_code != 200:
+            log.error("WeChat %s answered HTTP %s", path, response.status_code)
+            raise WechatUnavailable(details={"cause": "http_status", "http_status": response.status_code})
+        try:
+            # WeChat sometimes labels JSON as text/plain, so parse whatever the content type says.
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            log.error("WeChat %s answered a body that is not a JSON object", path)
+            raise WechatUnavailable(details={"cause": "bad_response"}) from None
+        return body
+
+    @staticmethod
+    def _raise_for_errcode(errcode: object, errmsg: object) -> None:
+        log.warning("jscode2session refused: errcode=%s errmsg=%.200s", errcode, errmsg)
+        details = {"wechat_errcode": errcode}
+        if errcode in INVALID_CODE_ERRCODES:
+            raise InvalidCode(details=details)
+        if errcode == RATE_LIMITED_ERRCODE:
+            raise RateLimited(details=details)
+        if errcode == RISK_BLOCKED_ERRCODE:
+            raise WechatRiskBlocked(details=details)
+        # -1 (system busy), 40013 (bad appid), 40125 (bad secret) and anything unknown: our side or theirs,
+        # never something the user can fix.
+        raise WechatUnavailable(details=details)

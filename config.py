@@ -1,0 +1,91 @@
+"""Settings for development, testing and production, read from the environment (and an optional .env)."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_decimal(name: str, default: str) -> Decimal:
+    return Decimal(os.environ.get(name, default))
+
+
+class Config:
+    """Shared settings. DATABASE_URL, SECRET_KEY and UPLOAD_DIR default per instance in create_app."""
+
+    ENV_NAME = "production"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR")
+    REDIS_URL = os.environ.get("REDIS_URL")
+
+    WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+    WECHAT_APPID = os.environ.get("WECHAT_APPID")
+    WECHAT_SECRET = os.environ.get("WECHAT_SECRET")
+    WECHAT_DEV_LOGIN = _env_bool("WECHAT_DEV_LOGIN")
+    # (connect, read) seconds: a WeChat outage must never hold a worker for long.
+    WECHAT_TIMEOUT = (3.05, float(os.environ.get("WECHAT_READ_TIMEOUT", "5")))
+
+    APP_TIMEZONE = os.environ.get("APP_TIMEZONE", "Asia/Shanghai")
+    POINTS_PER_GRAM = _env_decimal("POINTS_PER_GRAM", "0.1")
+
+    PRIVACY_POLICY_VERSION = os.environ.get("PRIVACY_POLICY_VERSION", "2026-11-01")
+    PRIVACY_POLICY_URL = os.environ.get("PRIVACY_POLICY_URL", "/privacy")
+    TOKEN_TTL_DAYS = int(os.environ.get("TOKEN_TTL_DAYS", "30"))
+    IDEMPOTENCY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
+    # A claimed key whose request never finished (worker killed) may be retried after this long; safe
+    # because the request's writes and its stored answer commit together or not at all.
+    IDEMPOTENCY_STALE_SECONDS = int(os.environ.get("IDEMPOTENCY_STALE_SECONDS", "120"))
+
+    TRACK_RETENTION_DAYS = int(os.environ.get("TRACK_RETENTION_DAYS", "90"))
+    # Credited kilometres per mode per local day: generous for real commuters, useless to farmers.
+    TRIP_DAILY_CAP_KM = {
+        "bike": _env_decimal("TRIP_DAILY_CAP_KM_BIKE", "60"),
+        "bus": _env_decimal("TRIP_DAILY_CAP_KM_BUS", "120"),
+        "subway": _env_decimal("TRIP_DAILY_CAP_KM_SUBWAY", "120"),
+    }
+    TRIP_DAILY_CAP_COUNT = int(os.environ.get("TRIP_DAILY_CAP_COUNT", "12"))
+
+    JSON_SORT_KEYS = False
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = True
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL")
+    SECRET_KEY = "testing-secret-key-not-for-production"
+    WECHAT_DEV_LOGIN = True
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
