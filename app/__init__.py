@@ -49,6 +49,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(public.bp)
     register_error_handlers(app)
+
+    from app.cli import register_commands
+    register_commands(app)
     return app
 
 

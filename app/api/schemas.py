@@ -65,8 +65,8 @@ def record_json(record: Record) -> dict:
         trip = record.trip
         body.update(mode=trip.mode, distance_km=trip.distance_km, started_at=trip.started_at.isoformat(),
                     ended_at=trip.ended_at.isoformat(), point_count=trip.point_count)
-        if record.data and record.data.get("capped_km") is not None:
-            body["capped_km"] = record.data["capped_km"]
+        # quantity is the credited km: less than distance_km when the daily cap cut the trip short
+        body["daily_cap_applied"] = bool(record.data and record.data.get("daily_cap_applied"))
     return body
 
 

@@ -42,7 +42,7 @@ class Record(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     factor: Mapped[EmissionFactor] = relationship()
-    trip: Mapped["Trip | None"] = relationship(back_populates="record", uselist=False)
+    trip: Mapped[Trip | None] = relationship(back_populates="record", uselist=False)
 
     __table_args__ = (
         sa.UniqueConstraint("user_id", "dedup_key"),

@@ -28,7 +28,7 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    account: Mapped["Account"] = relationship(back_populates="user", uselist=False)
+    account: Mapped[Account] = relationship(back_populates="user", uselist=False)
 
 
 class Consent(db.Model):

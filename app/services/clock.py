@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -13,7 +13,7 @@ def app_zone() -> ZoneInfo:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def local_day(moment: datetime) -> date:
@@ -24,9 +24,9 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC instants at which a local day starts and the next one starts."""
     start = datetime.combine(day, time.min, tzinfo=app_zone())
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=app_zone())
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def year_start(moment: datetime) -> datetime:
     local = moment.astimezone(app_zone())
-    return datetime(local.year, 1, 1, tzinfo=app_zone()).astimezone(timezone.utc)
+    return datetime(local.year, 1, 1, tzinfo=app_zone()).astimezone(UTC)

@@ -34,28 +34,24 @@ def validate_key(key: str) -> str:
 def claim(user_id: int, key: str, request_hash: str) -> StoredResponse | None:
     """Claim a key for this request, or return the answer already given to it.
 
-    The claim commits on its own, so a concurrent retry sees it and gets 409 in progress.
+    The claim commits on its own, so a concurrent retry sees it and gets 409 in progress. It inserts
+    first and looks second: a locking read of a missing row takes gap locks on MariaDB, and
+    concurrent gap locks followed by inserts deadlock.
     """
-    try:
-        return _claim_once(user_id, key, request_hash)
-    except DuplicateRecord:
-        # A concurrent request inserted the same key between our look-up and insert.
-        return _claim_once(user_id, key, request_hash)
-
-
-def _claim_once(user_id: int, key: str, request_hash: str) -> StoredResponse | None:
     now = utcnow()
     expires_at = now + timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
+    try:
+        with write_transaction():
+            db.session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,
+                                          claimed_at=now, expires_at=expires_at))
+        return None
+    except DuplicateRecord:
+        pass
     with write_transaction():
         row = db.session.scalar(
             select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
             .with_for_update()
         )
-        if row is None:
-            db.session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,
-                                          claimed_at=now, expires_at=expires_at))
-            db.session.flush()
-            return None
         if row.expires_at <= now:
             row.request_hash, row.claimed_at, row.expires_at = request_hash, now, expires_at
             row.response_status = row.response_body = None

@@ -1,0 +1,116 @@
+"""绿色出行: a trip measured from its GPS track, checked against cheating, credited at once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from app.database import write_transaction
+from app.errors import DailyLimitReached, ImplausibleTrip, ValidationFailed
+from app.extensions import db
+from app.models import Account, Record, RecordStatus, Trip
+from app.models.types import utcnow
+from app.services import accounting, clock, ledger
+from app.services import track_analysis as tracks
+
+MODES = ("bike", "bus", "subway")
+# Two riders' tracks of one journey that start this close together are people travelling together.
+TRAVELLING_TOGETHER = timedelta(minutes=5)
+
+
+def record_trip(user_id: int, mode: object, raw_track: object, now: datetime | None = None) -> Record:
+    if mode not in MODES:
+        raise ValidationFailed(details={"field": "mode", "allowed": list(MODES)})
+    now = now or clock.now()
+    points = tracks.parse_track(raw_track)
+    summary = tracks.check_plausible(mode, points, now, tracks.DEFAULT_RULES[mode])
+    shape = tracks.track_shape(points)
+    start_cell, end_cell = tracks.shape_cells(shape)
+    day = clock.local_day(summary.started_at)
+    with write_transaction():
+        _lock_user(user_id)
+        _refuse_overlap(user_id, summary.started_at, summary.ended_at)
+        digest = _digest(raw_track)
+        _refuse_replay(user_id, summary.started_at, shape, start_cell, digest)
+        credited_km = _credit_within_daily_cap(user_id, mode, day, summary.distance_km)
+        credit = accounting.credit_for("travel", mode, credited_km, now)
+        record = Record(user_id=user_id, kind="travel", subtype=mode, status=RecordStatus.PENDING,
+                        quantity=credited_km, unit="km", co2_g=credit.co2_g, points=credit.points,
+                        factor_id=credit.factor.id, day=day, created_at=now,
+                        data={"daily_cap_applied": True} if credited_km < summary.distance_km else None)
+        db.session.add(record)
+        db.session.flush()
+        db.session.add(Trip(
+            record_id=record.id, user_id=user_id, mode=mode, distance_km=summary.distance_km,
+            started_at=summary.started_at, ended_at=summary.ended_at, point_count=summary.point_count,
+            track=raw_track, shape=[list(p) for p in shape], start_cell=start_cell, end_cell=end_cell,
+            track_digest=digest))
+        db.session.flush()  # an identical track raced in by someone else fails its unique digest here
+        ledger.credit_record(record)
+    return record
+
+
+def _digest(raw_track: list) -> str:
+    return hashlib.sha256(json.dumps(raw_track, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _lock_user(user_id: int) -> None:
+    # Serialises one user's trip checks on PostgreSQL and MariaDB (SQLite's BEGIN IMMEDIATE already does).
+    db.session.execute(select(Account.user_id).where(Account.user_id == user_id).with_for_update())
+
+
+def _refuse_overlap(user_id: int, started_at: datetime, ended_at: datetime) -> None:
+    clash = db.session.scalar(
+        select(Trip.record_id).where(Trip.user_id == user_id, Trip.started_at < ended_at,
+                                     Trip.ended_at > started_at).limit(1))
+    if clash is not None:
+        raise ImplausibleTrip("该行程与已记录的行程时间重叠",
+                              details={"reason": "overlaps_other_trip", "record_id": clash})
+
+
+def _refuse_replay(user_id: int, started_at: datetime, shape, start_cell: str, digest: str) -> None:
+    """A copy of any kept track, by anyone, even shifted in time or jittered, earns nothing.
+
+    The same journey at the same moment by another user is travelling together (a bus full of
+    riders, a couple cycling side by side), not a copy: only the exact same submission is refused then.
+    """
+    if db.session.scalar(select(Trip.record_id).where(Trip.track_digest == digest)) is not None:
+        raise ImplausibleTrip("该轨迹已被提交过", details={"reason": "duplicate_track"})
+    candidates = db.session.execute(
+        select(Trip.user_id, Trip.started_at, Trip.shape)
+        .where(Trip.start_cell.in_(tracks.neighbour_cells(start_cell)), Trip.shape.is_not(None)))
+    for other_user_id, other_started_at, other_shape in candidates:
+        together = other_user_id != user_id and abs(other_started_at - started_at) <= TRAVELLING_TOGETHER
+        if not together and tracks.same_journey(other_shape, shape):
+            raise ImplausibleTrip("该轨迹与已提交的轨迹相同", details={"reason": "duplicate_track"})
+
+
+def _credit_within_daily_cap(user_id: int, mode: str, day, distance_km: Decimal) -> Decimal:
+    """Credit at most the day's cap per mode (kilometres) and a bounded number of trips a day."""
+    credited_today = db.session.scalar(
+        select(func.sum(Record.quantity))
+        .where(Record.user_id == user_id, Record.kind == "travel", Record.day == day,
+               Record.subtype == mode))
+    all_trips_today = db.session.scalar(
+        select(func.count(Record.id)).where(Record.user_id == user_id, Record.kind == "travel",
+                                            Record.day == day))
+    cap_km = current_app.config["TRIP_DAILY_CAP_KM"][mode]
+    remaining = cap_km - (credited_today or Decimal(0))
+    if remaining <= 0 or all_trips_today >= current_app.config["TRIP_DAILY_CAP_COUNT"]:
+        raise DailyLimitReached(details={"mode": mode, "day": day.isoformat(), "cap_km": cap_km,
+                                         "cap_trips": current_app.config["TRIP_DAILY_CAP_COUNT"]})
+    return min(distance_km, remaining)
+
+
+def purge_old_tracks(now: datetime | None = None) -> int:
+    """Reduce trips older than TRACK_RETENTION_DAYS to their summary (raw points and shape dropped)."""
+    cutoff = (now or utcnow()) - timedelta(days=current_app.config["TRACK_RETENTION_DAYS"])
+    with write_transaction():
+        return db.session.execute(
+            update(Trip).where(Trip.ended_at < cutoff, Trip.track.is_not(None))
+            .values(track=None, shape=None).execution_options(synchronize_session=False)).rowcount
