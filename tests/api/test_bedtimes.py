@@ -1,5 +1,6 @@
 """规范就寝: last night only, one per night, 77.6 g per hour before 23:00 by the minute, at most 3 h."""
 
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -7,7 +8,13 @@ import pytest
 
 
 def last_night() -> str:
-    return (datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)).isoformat()
+    """Yesterday in Shanghai, as the server will see it: near midnight, wait for the new day first."""
+    local = datetime.now(ZoneInfo("Asia/Shanghai"))
+    to_midnight = (24 * 3600) - (local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6)
+    if to_midnight < 10:
+        time.sleep(to_midnight + 0.1)
+        local = datetime.now(ZoneInfo("Asia/Shanghai"))
+    return (local.date() - timedelta(days=1)).isoformat()
 
 
 def post_bedtime(client, headers, bedtime, night=None, **extra):
