@@ -47,6 +47,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     csrf.exempt(api.bp)  # bearer tokens, not cookies: no CSRF surface; the admin keeps CSRF
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    admin.init_app(app)
     app.register_blueprint(public.bp)
     register_error_handlers(app)
 

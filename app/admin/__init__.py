@@ -1,5 +1,9 @@
-"""The moderators' and operators' web admin, /admin (staff accounts and review pages: issue #3)."""
+"""The moderators' and operators' web admin, /admin."""
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 bp = Blueprint("admin", __name__, template_folder="../templates/admin")
+
+
+def init_app(app: Flask) -> None:
+    """Admin-wide set-up (login manager, CLI) that needs the app, called from create_app."""

@@ -40,14 +40,17 @@ class Record(db.Model):
     reject_reason: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
 
     factor: Mapped[EmissionFactor] = relationship()
     trip: Mapped[Trip | None] = relationship(back_populates="record", uselist=False)
+    photo = relationship("Photo", back_populates="record", uselist=False)
 
     __table_args__ = (
         sa.UniqueConstraint("user_id", "dedup_key"),
         sa.Index("ix_records_user_newest", "user_id", "id"),
         sa.Index("ix_records_user_kind_day", "user_id", "kind", "day"),
+        sa.Index("ix_records_review_queue", "status", "id"),
     )
 
 
