@@ -31,6 +31,8 @@ class Config:
     WECHAT_APPID = os.environ.get("WECHAT_APPID")
     WECHAT_SECRET = os.environ.get("WECHAT_SECRET")
     WECHAT_DEV_LOGIN = _env_bool("WECHAT_DEV_LOGIN")
+    # Subscribe-message template for review outcomes (thing1 kind, phrase2 outcome, thing3 note); none: no message.
+    WECHAT_REVIEW_TEMPLATE_ID = os.environ.get("WECHAT_REVIEW_TEMPLATE_ID")
     # (connect, read) seconds: a WeChat outage must never hold a worker for long.
     WECHAT_TIMEOUT = (3.05, float(os.environ.get("WECHAT_READ_TIMEOUT", "5")))
 
@@ -53,6 +55,15 @@ class Config:
         "subway": _env_decimal("TRIP_DAILY_CAP_KM_SUBWAY", "120"),
     }
     TRIP_DAILY_CAP_COUNT = int(os.environ.get("TRIP_DAILY_CAP_COUNT", "12"))
+
+    MAX_PHOTO_BYTES = int(os.environ.get("MAX_PHOTO_BYTES", str(10 * 1024 * 1024)))
+    MAX_PHOTO_PIXELS = int(os.environ.get("MAX_PHOTO_PIXELS", str(50_000_000)))
+    # Photo records per local day (pending and credited; rejected ones do not count). Meals are
+    # limited by their slots: one breakfast, lunch and dinner a day.
+    PHOTO_DAILY_CAP = {
+        "sorting": int(os.environ.get("PHOTO_DAILY_CAP_SORTING", "3")),
+        "recycling": int(os.environ.get("PHOTO_DAILY_CAP_RECYCLING", "5")),
+    }
 
     JSON_SORT_KEYS = False
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))

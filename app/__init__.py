@@ -65,6 +65,11 @@ def _apply_instance_defaults(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # The pool-pre-ping query is pointless on a file; a long busy timeout serialises writers.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("mysql"):
+        # PostgreSQL's default isolation, so locked checks and conditional updates behave alike on
+        # both: each statement sees what committed before it, and no gap locks deadlock inserts.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+                                                   "isolation_level": "READ COMMITTED"}
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(instance / "uploads")
     if not app.config.get("SECRET_KEY") and app.config["ENV_NAME"] == "development":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
@@ -36,9 +38,26 @@ def fake_wechat() -> Iterator[FakeWechat]:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or \
-        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """SQLite in a temp dir, or a fresh database of its own on the server TEST_DATABASE_URL names, so
+    that test runs sharing one PostgreSQL or MariaDB (a CI job, a colleague) never touch each other."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if not given:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    url = make_url(given)
+    name = f"{url.database}_{os.getpid()}_{secrets.token_hex(3)}"
+    server = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    quoted = server.dialect.identifier_preparer.quote(name)
+    with server.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        force = " WITH (FORCE)" if url.get_backend_name() == "postgresql" else ""
+        with server.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}{force}")
+        server.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +73,8 @@ def app(database_url, fake_wechat, tmp_path_factory) -> Flask:
     return app
 
 
-# Rows every test starts from: the factor catalog that the first migration loads.
-_KEEP = {"emission_factors": sa.text("version > 1"), "alembic_version": None}
+# Rows every test starts from, as the migrations load them: the factor catalog and the mutex rows.
+_KEEP = {"emission_factors": sa.text("version > 1"), "alembic_version": None, "mutexes": None}
 
 
 @pytest.fixture(autouse=True)

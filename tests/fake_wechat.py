@@ -31,6 +31,7 @@ class FakeWechat:
         self.appid, self.secret, self.content_type = appid, secret, content_type
         self.requests: list[dict[str, str]] = []  # query of each jscode2session call
         self.token_requests: list[dict] = []  # JSON body of each stable_token call
+        self.messages: list[dict] = []  # JSON body of each subscribe message sent
         self._codes: dict[str, tuple[str, str | None]] = {}
         self._used: set[str] = set()
         self._script: deque[tuple[str, object]] = deque()
@@ -125,6 +126,16 @@ class FakeWechat:
             return {"access_token": self._access_token, "expires_in": 7200}
 
 
+    def subscribe_send(self, query: dict[str, str], body: dict) -> dict:
+        with self._lock:
+            if query.get("access_token") != self._access_token:
+                return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
+            if not body.get("touser") or not body.get("template_id"):
+                return {"errcode": 47003, "errmsg": "argument invalid"}
+            self.messages.append(body)
+            return {"errcode": 0, "errmsg": "ok"}
+
+
 def _handler_for(fake: FakeWechat) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, like WeChat, so client connection reuse is exercised
@@ -143,7 +154,8 @@ def _handler_for(fake: FakeWechat) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self._scripted(self.path, {}):
                 return
-            if urlsplit(self.path).path != "/cgi-bin/stable_token":
+            url = urlsplit(self.path)
+            if url.path not in ("/cgi-bin/stable_token", "/cgi-bin/message/subscribe/send"):
                 self._send(404, {"errcode": 404, "errmsg": "not found"})
                 return
             try:
@@ -153,7 +165,11 @@ def _handler_for(fake: FakeWechat) -> type[BaseHTTPRequestHandler]:
             if not isinstance(body, dict):
                 self._send(200, {"errcode": 47001, "errmsg": "data format error"})
                 return
-            self._send(200, fake.stable_token(body))
+            if url.path == "/cgi-bin/stable_token":
+                self._send(200, fake.stable_token(body))
+            else:
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                self._send(200, fake.subscribe_send(query, body))
 
         def _scripted(self, path: str, query: dict[str, str]) -> bool:
             step = fake._next_scripted()

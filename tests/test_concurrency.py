@@ -136,3 +136,28 @@ def test_concurrent_debits_never_take_a_balance_below_zero(app):
     assert outcomes == Counter({"ok": 3, "insufficient_points": 13}), outcomes
     with app.app_context():
         assert db.session.get(User, user_id).account.balance_points == Decimal("1.0")
+
+
+def _upload_live(base: str, headers: dict, data: bytes):
+    return requests.post(f"{base}/api/v1/photos", headers=headers, data={"kind": "sorting"},
+                         files={"file": ("photo.jpg", data, "image/jpeg")}, timeout=60)
+
+
+def test_ten_users_uploading_one_photo_at_once_are_accepted_once(live_server, app):
+    from tests.api.test_photos import COFFEE, jpeg_bytes
+    users = [live_login(live_server, app, f"uploader{i}") for i in range(10)]
+    data = jpeg_bytes(COFFEE)
+    responses = race(10, lambda i: _upload_live(live_server, users[i], data))
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == Counter({201: 1, 409: 9}), [r.text for r in responses]
+    assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} <= {"duplicate_photo",
+                                                                                    "duplicate_record"}
+
+
+def test_near_copies_uploaded_at_once_are_accepted_once(live_server, app):
+    from tests.api.test_photos import COFFEE, jpeg_bytes
+    users = [live_login(live_server, app, f"copier{i}") for i in range(6)]
+    copies = [jpeg_bytes(COFFEE, quality=q) for q in (95, 90, 85, 80, 75, 70)]  # different bytes, one photo
+    responses = race(6, lambda i: _upload_live(live_server, users[i], copies[i]))
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == Counter({201: 1, 409: 5}), [r.text for r in responses]

@@ -14,8 +14,18 @@ from app.services import idempotency
 
 
 def _request_hash() -> str:
+    """What makes two requests "the same": method, path and body; for multipart, its fields and file
+    contents, because each retry of wx.uploadFile picks a new multipart boundary."""
+    parts = [request.method.encode(), request.full_path.encode()]
+    if request.mimetype == "multipart/form-data":
+        parts += [f"{k}={v}".encode() for k, v in sorted(request.form.items(multi=True))]
+        for name, upload in sorted(request.files.items(multi=True)):
+            parts += [name.encode(), hashlib.sha256(upload.read()).digest()]
+            upload.seek(0)
+    else:
+        parts.append(request.get_data())
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.full_path.encode(), request.get_data()):
+    for part in parts:
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
 

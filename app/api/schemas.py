@@ -61,6 +61,15 @@ def record_json(record: Record) -> dict:
     if record.kind == "bedtime" and record.data:
         body.update(night=record.data["night"], bedtime=record.data["bedtime"],
                     minutes_early=record.data["minutes_early"])
+    if record.kind in ("recycling", "meal") and record.data:
+        body.update({k: v for k, v in record.data.items() if k in ("weight_kg", "meal", "date")})
+        if "weight_kg" in body:
+            body["material"] = record.subtype
+            body["weight_kg"] = Decimal(body["weight_kg"])
+    if record.photo is not None:
+        photo = record.photo
+        body["photo"] = {"id": photo.id, "image_url": f"/api/v1/photos/{photo.id}/image"}
+        body["suspected_duplicate"] = photo.suspected_original_id is not None
     if record.trip is not None:
         trip = record.trip
         body.update(mode=trip.mode, distance_km=trip.distance_km, started_at=trip.started_at.isoformat(),

@@ -43,6 +43,7 @@ class Record(db.Model):
     decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
 
     factor: Mapped[EmissionFactor] = relationship()
+    user = relationship("User")
     trip: Mapped[Trip | None] = relationship(back_populates="record", uselist=False)
     photo = relationship("Photo", back_populates="record", uselist=False)
 

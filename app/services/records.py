@@ -57,7 +57,7 @@ def list_records(user_id: int, *, kind: str | None, status: str | None, limit: i
     if status is not None and status not in RECORD_STATUSES:
         raise ValidationFailed(details={"field": "status", "allowed": list(RECORD_STATUSES)})
     query = (select(Record).where(Record.user_id == user_id)
-             .options(selectinload(Record.factor), selectinload(Record.trip)))
+             .options(selectinload(Record.factor), selectinload(Record.trip), selectinload(Record.photo)))
     if kind:
         query = query.where(Record.kind == kind)
     if status:

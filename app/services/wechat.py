@@ -1,8 +1,10 @@
-"""WeChat server API client: exchanges wx.login codes for sessions (jscode2session)."""
+"""WeChat server API client: login codes (jscode2session), the access token, subscribe messages."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 
 import requests
@@ -14,6 +16,7 @@ log = logging.getLogger(__name__)
 INVALID_CODE_ERRCODES = {40029, 40163}  # invalid (or expired) code; code already used
 RATE_LIMITED_ERRCODE = 45011  # 100 calls per user per minute
 RISK_BLOCKED_ERRCODE = 40226  # user blocked by WeChat as high-risk
+TOKEN_ERRCODES = {40001, 40014, 42001}  # access token invalid, malformed or expired
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class WechatClient:
         # (connect, read) seconds: a WeChat outage must fail fast instead of holding a worker.
         self.timeout = timeout
         self.session = session or requests.Session()
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"WechatClient(base_url={self.base_url!r}, appid={self.appid!r})"
@@ -60,6 +66,53 @@ class WechatClient:
             log.error("jscode2session answered without openid/session_key")
             raise WechatUnavailable(details={"cause": "bad_response"})
         return WechatSession(openid=openid, session_key=session_key, unionid=body.get("unionid") or None)
+
+    def access_token(self, force_refresh: bool = False) -> str:
+        """The app's access token from stable_token, cached until a few minutes before it expires.
+
+        stable_token returns the same token to every caller, so workers do not invalidate each other.
+        """
+        with self._token_lock:
+            if not force_refresh and self._token and time.monotonic() < self._token_expires:
+                return self._token
+            body = self._post("/cgi-bin/stable_token", None, {
+                "grant_type": "client_credential", "appid": self.appid, "secret": self._secret,
+                "force_refresh": force_refresh})
+            token = body.get("access_token")
+            if body.get("errcode") or not isinstance(token, str):
+                log.error("stable_token refused: errcode=%s", body.get("errcode"))
+                raise WechatUnavailable(details={"wechat_errcode": body.get("errcode")})
+            self._token = token
+            self._token_expires = time.monotonic() + max(int(body.get("expires_in", 7200)) - 300, 60)
+            return token
+
+    def send_subscribe_message(self, openid: str, template_id: str, data: dict, page: str | None = None) -> None:
+        """subscribeMessage.send: one message per accepted subscription (43101 when none is left)."""
+        if not self.appid or not self._secret:
+            raise WechatUnavailable("微信未配置", details={"cause": "not_configured"})
+        message = {"touser": openid, "template_id": template_id,
+                   "data": {key: {"value": value} for key, value in data.items()}}
+        if page:
+            message["page"] = page
+        for attempt in range(2):
+            token = self.access_token(force_refresh=attempt > 0)
+            body = self._post("/cgi-bin/message/subscribe/send", {"access_token": token}, message)
+            errcode = body.get("errcode") or 0
+            if errcode in TOKEN_ERRCODES and attempt == 0:
+                continue  # the token went stale early: refresh once and retry
+            if errcode:
+                log.warning("subscribe message refused: errcode=%s errmsg=%.200s", errcode, body.get("errmsg"))
+                raise WechatUnavailable(details={"wechat_errcode": errcode})
+            return
+
+    def _post(self, path: str, params: dict[str, str] | None, payload: dict) -> dict:
+        try:
+            response = self.session.post(self.base_url + path, params=params, json=payload, timeout=self.timeout)
+        except requests.RequestException as exc:
+            cause = "timeout" if isinstance(exc, requests.Timeout) else "connection_error"
+            log.error("WeChat %s failed: %s", path, cause)
+            raise WechatUnavailable(details={"cause": cause}) from None
+        return self._json_body(path, response)
 
     def _get(self, path: str, params: dict[str, str]) -> dict:
         """GET a WeChat endpoint and return its JSON body; any transport failure is WechatUnavailable.
