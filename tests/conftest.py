@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -79,7 +80,7 @@ _KEEP = {"emission_factors": sa.text("version > 1"), "alembic_version": None, "m
 
 @pytest.fixture(autouse=True)
 def clean_database(request) -> Iterator[None]:
-    """After each test: the ledger invariant holds for every account, then every row it made is gone."""
+    """After each test: the ledger invariant holds for every account, then every row and file it made is gone."""
     yield
     if "app" not in request.fixturenames:
         return
@@ -95,6 +96,9 @@ def clean_database(request) -> Iterator[None]:
                         conn.execute(table.delete().where(_KEEP[table.name]))
                     continue
                 conn.execute(table.delete())
+    # The photo files went with their rows.
+    shutil.rmtree(app.config["UPLOAD_DIR"], ignore_errors=True)
+    os.makedirs(app.config["UPLOAD_DIR"], exist_ok=True)
 
 
 def assert_ledger_matches_balances() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+import numpy as np
+from sqlalchemy import func, select, text
 
 from app.database import write_transaction
 from app.errors import Conflict, DailyLimitReached, DuplicateRecord, NotFound, ValidationFailed
@@ -177,21 +179,25 @@ def nearest_photos(query_hashes, limit: int = 20, before_id: int | None = None) 
 
     Multi-index lookup: each band's radius-2 ball goes through its covering index; no scan.
     """
-    probes: list[set[int]] = [set(), set(), set()]
-    for query in query_hashes:
-        for band, values in zip(probes, fp.band_probes(query), strict=True):
-            band |= values
-    conditions = [column.in_(sorted(values)) for column, values in
-                  zip((PhotoHash.band0, PhotoHash.band1, PhotoHash.band2), probes, strict=True)]
-    query = select(PhotoHash.photo_id, PhotoHash.hash).where(or_(*conditions))
-    if before_id is not None:
-        query = query.where(PhotoHash.photo_id < before_id)
+    probes = _band_probes(query_hashes)
+    # One indexed probe per band, joined by UNION ALL (an OR across three columns made SQLite scan).
+    # The ~14,000 probe values are rendered as integer literals: they are ints computed here, never
+    # user input, and binding them one by one cost SQLAlchemy 35 ms of the 50 ms a check took.
+    newer = f" AND photo_id < {int(before_id)}" if before_id is not None else ""
+    sql = " UNION ALL ".join(
+        f"SELECT photo_id, hash FROM {PhotoHash.__tablename__} "
+        f"WHERE band{i} IN ({','.join(map(str, values))}){newer}"
+        for i, values in enumerate(probes))
+    rows = db.session.execute(text(sql)).all()
     best: dict[int, int] = {}
-    for photo_id, stored in db.session.execute(query):
-        stored = _unsigned(stored)
-        distance = min(fp.hamming(stored, q) for q in query_hashes)
-        if distance <= fp.CANDIDATE_DISTANCE and distance < best.get(photo_id, 65):
-            best[photo_id] = distance
+    if rows:
+        # Exact distances of every probed row to every query hash at once (numpy popcount).
+        stored = np.array([h for _, h in rows], dtype=np.int64).view(np.uint64)
+        queries = np.array(list(query_hashes), dtype=np.uint64)
+        distances = np.bitwise_count(stored[:, None] ^ queries[None, :]).min(axis=1)
+        for index in np.flatnonzero(distances <= fp.CANDIDATE_DISTANCE).tolist():
+            photo_id, distance = rows[index][0], int(distances[index])
+            best[photo_id] = min(distance, best.get(photo_id, 65))
     nearest = sorted(best.items(), key=lambda item: (item[1], item[0]))[:limit]
     if not nearest:
         return []
@@ -203,6 +209,19 @@ def nearest_photos(query_hashes, limit: int = 20, before_id: int | None = None) 
                                                .where(PhotoHash.photo_id.in_(ids))):
         hashes.setdefault(photo_id, []).append(_unsigned(stored))
     return [Candidate(photo_id, distance, hashes[photo_id], signatures[photo_id]) for photo_id, distance in nearest]
+
+
+@functools.cache
+def _ball_masks() -> tuple[np.ndarray, ...]:
+    """Per band, the XOR masks of weight <= 2: the radius-2 ball around 0."""
+    return tuple(np.array(sorted(ball), dtype=np.int64) for ball in fp.band_probes(0))
+
+
+def _band_probes(query_hashes) -> list[list[int]]:
+    """Per band, every value within distance 2 of that band of any query hash (vectorised: a real
+    photo queries ~20 hashes, i.e. ~14,000 probe values)."""
+    bands = np.array([fp.bands(q) for q in query_hashes], dtype=np.int64)
+    return [np.unique(bands[:, i, None] ^ masks[None, :]).tolist() for i, masks in enumerate(_ball_masks())]
 
 
 def _signed(value: int) -> int:

@@ -222,3 +222,18 @@ def test_a_retried_upload_with_the_same_key_is_one_record(client, login):
     data = jpeg_bytes(COFFEE)
     first, again = upload(client, headers, data), upload(client, headers, data)
     assert first.status_code == again.status_code == 201 and first.get_json() == again.get_json()
+
+
+def test_a_file_left_by_a_crash_before_commit_is_swept_and_owned_files_are_kept(client, login, app):
+    record = upload(client, login(), jpeg_bytes(COFFEE)).get_json()
+    with app.app_context():
+        from app.services.storage import storage
+        orphan = storage().save(b"written, then the worker died before its row committed")
+    old = os.path.getmtime(stored_files(app)[0]) - 7200
+    for path in stored_files(app):
+        os.utime(path, (old, old))
+    result = app.test_cli_runner().invoke(args=["purge"])
+    assert "orphan photo files removed: 1" in result.output
+    names = [os.path.basename(p) for p in stored_files(app)]
+    assert orphan not in names and len(names) == 1
+    assert client.get(record["photo"]["image_url"], headers=login()).status_code == 200
