@@ -65,6 +65,15 @@ class Config:
         "recycling": int(os.environ.get("PHOTO_DAILY_CAP_RECYCLING", "5")),
     }
 
+    # Web admin: staff sessions, and throttling of failed logins per name and per IP in a sliding window.
+    STAFF_SESSION_HOURS = int(os.environ.get("STAFF_SESSION_HOURS", "12"))
+    LOGIN_WINDOW_MINUTES = int(os.environ.get("LOGIN_WINDOW_MINUTES", "15"))
+    LOGIN_MAX_FAILURES_PER_USERNAME = int(os.environ.get("LOGIN_MAX_FAILURES_PER_USERNAME", "5"))
+    LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "20"))
+    # How many reverse proxies (nginx) stand in front of the app: their X-Forwarded-For/-Proto/-Host
+    # are trusted that many hops deep. 0: none trusted (clients talk to gunicorn directly).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
     JSON_SORT_KEYS = False
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
     SESSION_COOKIE_HTTPONLY = True

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
 
@@ -20,6 +21,11 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.update(overrides or {})
     _apply_instance_defaults(app)
     _refuse_unsafe_production(app)
+
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind nginx: the client's address (login throttling, logs) and scheme come from its headers.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from app.json import DecimalJSONProvider
     app.json = DecimalJSONProvider(app)

@@ -55,12 +55,12 @@ def _with_photo():
         selectinload(Record.photo), selectinload(Record.factor))
 
 
-def review_queue(limit: int = 50, before_id: int | None = None) -> ReviewQueue:
-    """Pending photo records, oldest first (a page starts after `before_id`, despite the name: the id
-    of the last item already shown), with the counts the navigation shows."""
+def review_queue(limit: int = 50, after_id: int | None = None) -> ReviewQueue:
+    """Pending photo records, oldest first (a page starts after `after_id`, the last one already
+    shown), with the counts the navigation shows."""
     query = _with_photo().where(Record.status == RecordStatus.PENDING)
-    if before_id is not None:
-        query = query.where(Record.id > before_id)
+    if after_id is not None:
+        query = query.where(Record.id > after_id)
     items = db.session.scalars(query.options(selectinload(Record.user)).order_by(Record.id).limit(limit)).all()
     pending, suspected = db.session.execute(
         select(func.count(Record.id), func.count(Photo.suspected_original_id))
