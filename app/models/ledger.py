@@ -13,6 +13,11 @@ from app.models.types import BigId, FixedDecimal, UTCDateTime, utcnow
 
 class LedgerReason:
     RECORD_CREDIT = "record_credit"
+    REDEMPTION = "redemption"  # debit
+    REDEMPTION_CANCEL = "redemption_cancel"  # the debit given back
+    ACTIVITY_ATTENDANCE = "activity_attendance"
+    # What counts as "earned" (leaderboards, earned_points_year); a refund is not an earning.
+    EARNINGS = (RECORD_CREDIT, ACTIVITY_ATTENDANCE)
 
 
 class LedgerEntry(db.Model):
@@ -23,11 +28,14 @@ class LedgerEntry(db.Model):
     points = mapped_column(FixedDecimal(1), nullable=False)  # signed: credits positive, debits negative
     reason: Mapped[str] = mapped_column(sa.String(32))
     record_id: Mapped[int | None] = mapped_column(sa.ForeignKey("records.id"))
-    redemption_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    redemption_id: Mapped[int | None] = mapped_column(sa.ForeignKey("redemptions.id"))
+    signup_id: Mapped[int | None] = mapped_column(sa.ForeignKey("activity_signups.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
         # The database itself refuses a second credit of one record.
         sa.UniqueConstraint("record_id", "reason"),
+        sa.UniqueConstraint("redemption_id", "reason"),
+        sa.UniqueConstraint("signup_id", "reason"),
         sa.Index("ix_ledger_entries_user_newest", "user_id", "id"),
     )
