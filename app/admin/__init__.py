@@ -1,6 +1,6 @@
 """The moderators' and operators' web admin, /admin."""
 
-from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
@@ -26,9 +26,27 @@ def init_app(app: Flask) -> None:
     cli.register_commands(app)
 
 
+# Navigation after the review queue: (endpoint, label, admins only). A section appears once its
+# view is registered, so each area's module adds its pages without touching the layout.
+SECTIONS = (
+    ("admin.dashboard", "运营概览", False),
+    ("admin.rewards", "奖励", True),
+    ("admin.redemptions", "兑换记录", True),
+    ("admin.articles", "文章", True),
+    ("admin.tips", "减排建议", True),
+    ("admin.activities", "活动", True),
+    ("admin.audit", "审计日志", True),
+)
+
+
+def admin_sections():
+    views = current_app.view_functions
+    return [section for section in SECTIONS if section[0] in views]
+
+
 @bp.context_processor
 def _navigation():
-    return {"labels": labels.TABLES, "queue_counts": queue_counts}
+    return {"labels": labels.TABLES, "queue_counts": queue_counts, "admin_sections": admin_sections}
 
 
 def queue_counts():
@@ -84,4 +102,4 @@ def _domain_error(exc: DomainError):
                            minimal=exc.status >= 500), exc.status
 
 
-from app.admin import audit, auth, reviews  # noqa: E402,F401  (routes)
+from app.admin import activities, audit, auth, content, dashboard, reviews, rewards  # noqa: E402,F401  (routes)

@@ -4,4 +4,6 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from app.api import account, auth, bedtimes, factors, photos, records, trips  # noqa: E402,F401  (routes)
+from app.api import (  # noqa: E402,F401  (routes)
+    account, activities, auth, bedtimes, content, factors, friends, photos, records, rewards, stats, trips,
+)

@@ -1,0 +1,1 @@
+"""Admin pages for issue #4 (activities), being written."""

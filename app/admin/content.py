@@ -1,0 +1,1 @@
+"""Admin pages for issue #4 (content), being written."""

@@ -1,0 +1,1 @@
+"""Admin pages for issue #4 (dashboard), being written."""

@@ -1,0 +1,1 @@
+"""Routes for issue #4 (content), being written."""

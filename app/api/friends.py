@@ -1,0 +1,1 @@
+"""Routes for issue #4 (friends), being written."""
