@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 import numpy as np
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.database import write_transaction
 from app.errors import Conflict, DailyLimitReached, DuplicateRecord, NotFound, ValidationFailed
@@ -181,14 +181,15 @@ def nearest_photos(query_hashes, limit: int = 20, before_id: int | None = None) 
     """
     probes = _band_probes(query_hashes)
     # One indexed probe per band, joined by UNION ALL (an OR across three columns made SQLite scan).
-    # The ~14,000 probe values are rendered as integer literals: they are ints computed here, never
-    # user input, and binding them one by one cost SQLAlchemy 35 ms of the 50 ms a check took.
+    # The ~9,000 probe values are rendered as integer literals and the SQL goes straight to the driver:
+    # they are ints computed here, never user input, and binding them one by one, or parsing the text
+    # for parameters, cost SQLAlchemy more than the database spent answering (10 ms vs 1 ms per hash).
     newer = f" AND photo_id < {int(before_id)}" if before_id is not None else ""
     sql = " UNION ALL ".join(
         f"SELECT photo_id, hash FROM {PhotoHash.__tablename__} "
         f"WHERE band{i} IN ({','.join(map(str, values))}){newer}"
         for i, values in enumerate(probes))
-    rows = db.session.execute(text(sql)).all()
+    rows = db.session.connection().exec_driver_sql(sql).all()
     best: dict[int, int] = {}
     if rows:
         # Exact distances of every probed row to every query hash at once (numpy popcount).
