@@ -33,6 +33,11 @@ class Config:
     WECHAT_DEV_LOGIN = _env_bool("WECHAT_DEV_LOGIN")
     # Subscribe-message template for review outcomes (thing1 kind, phrase2 outcome, thing3 note); none: no message.
     WECHAT_REVIEW_TEMPLATE_ID = os.environ.get("WECHAT_REVIEW_TEMPLATE_ID")
+    # Weekly digest template (number1 the week's grams, thing2 the top suggestion, date3 the week's last day);
+    # none: `flask send-digest` sends nothing.
+    WECHAT_DIGEST_TEMPLATE_ID = os.environ.get("WECHAT_DIGEST_TEMPLATE_ID")
+    # The public dashboard's figures are computed at most once per this many seconds per worker.
+    STATS_CACHE_SECONDS = int(os.environ.get("STATS_CACHE_SECONDS", "30"))
     # (connect, read) seconds: a WeChat outage must never hold a worker for long.
     WECHAT_TIMEOUT = (3.05, float(os.environ.get("WECHAT_READ_TIMEOUT", "5")))
 
@@ -73,6 +78,10 @@ class Config:
     # How many reverse proxies (nginx) stand in front of the app: their X-Forwarded-For/-Proto/-Host
     # are trusted that many hops deep. 0: none trusted (clients talk to gunicorn directly).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
+    # Friends and leaderboards: how long a share-card invite code stays valid, and the most friends one may have.
+    FRIEND_INVITE_TTL_DAYS = int(os.environ.get("FRIEND_INVITE_TTL_DAYS", "7"))
+    FRIENDS_MAX = int(os.environ.get("FRIENDS_MAX", "500"))
 
     JSON_SORT_KEYS = False
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))

@@ -1,4 +1,4 @@
-"""Operator commands: `flask --app wsgi purge` (daily from cron)."""
+"""Operator commands: `flask --app wsgi purge` (daily from cron), `send-digest` (weekly)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,18 @@ def register_commands(app: Flask) -> None:
         click.echo(f"expired idempotency keys removed: {keys}; tracks reduced to summary: {tracks}; "
                    f"orphan photo files removed: {orphans}; old login attempts removed: {attempts}; "
                    f"expired staff sessions removed: {sessions}")
+
+    @app.cli.command("send-digest")
+    def send_digest() -> None:
+        """Send each WeChat user this week's grams and their top reduction suggestion (weekly, from cron)."""
+        from flask import current_app
+
+        from app.services import suggestions
+
+        template_id = current_app.config.get("WECHAT_DIGEST_TEMPLATE_ID")
+        if not template_id or not current_app.extensions["wechat"].appid:
+            click.echo("WECHAT_DIGEST_TEMPLATE_ID (and WECHAT_APPID/WECHAT_SECRET) not set: no digest sent")
+            return
+        result = suggestions.send_weekly_digest(template_id)
+        click.echo(f"digests sent: {result.sent}; no subscription left: {result.no_subscription}; "
+                   f"failed: {result.failed}")

@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import flask_migrate  # noqa: E402
+import flask_migrate
 
-from app import create_app  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.services import photo_fingerprint as fp  # noqa: E402
-from app.services.photos import nearest_photos  # noqa: E402
+from app import create_app
+from app.extensions import db
+from app.services import photo_fingerprint as fp
+from app.services.photos import nearest_photos
 
 
 def _signed(value: int) -> int:
@@ -110,7 +110,8 @@ def main() -> None:
     print(f"duplicate check, {queries_per_photo} query hashes (8 orientations + windows): median {lookup:.2f} ms")
     print(f"lookup of one hash:                                median {single:.2f} ms")
     print(f"full scan of the table for one hash:               median {scan:.1f} ms")
-    print(f"ratio scan / one-hash lookup: {scan / single:.0f}x   ratio scan / full duplicate check: {scan / lookup:.0f}x")
+    print(f"ratio scan / one-hash lookup: {scan / single:.0f}x   "
+          f"ratio scan / full duplicate check: {scan / lookup:.0f}x")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
@@ -110,6 +112,18 @@ def assert_ledger_matches_balances() -> None:
         sa.select(LedgerEntry.user_id, sa.func.sum(LedgerEntry.points)).group_by(LedgerEntry.user_id)).all())
     for user_id, balance in db.session.execute(sa.select(Account.user_id, Account.balance_points)).all():
         assert sums.get(user_id, Decimal("0.0")) == balance, f"user {user_id}: ledger != balance"
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app served over real HTTP from a thread, for races and the browser."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
 
 
 @pytest.fixture

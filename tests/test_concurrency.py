@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 import requests
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from app.errors import DomainError
 from app.extensions import db
@@ -19,37 +15,7 @@ from app.models import LedgerEntry, Record, RecordStatus, User
 from app.services import accounting, clock, ledger
 from tests import tracks
 from tests.api.test_bedtimes import last_night
-
-RACERS = 20
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-
-
-def race(count: int, action):
-    """Run `action(i)` in `count` threads released together."""
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        barrier.wait()
-        return action(i)
-
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(run, range(count)))
-
-
-def live_login(base: str, app, name: str) -> dict[str, str]:
-    response = requests.post(f"{base}/api/v1/auth/login", timeout=10, json={
-        "code": f"dev:{name}", "privacy_version": app.config["PRIVACY_POLICY_VERSION"]})
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
+from tests.races import RACERS, live_login, race
 
 def ledger_rows(app) -> list[tuple[int, Decimal]]:
     with app.app_context():

@@ -22,7 +22,12 @@ DATA_FIELDS = {"weight_kg": "重量（千克）", "claimed_weight_kg": "申报�
                "reason": "原因", "kind": "行为", "points": "积分", "co2_g": "减排量（克）", "ip": "IP 地址",
                "role": "角色"}
 ACTIONS = {"record_approve": "通过", "record_reject": "驳回", "staff_created": "创建账号",
-           "staff_login": "登录", "staff_logout": "退出", "password_changed": "修改密码"}
+           "staff_login": "登录", "staff_logout": "退出", "password_changed": "修改密码",
+           "reward_created": "新建奖励", "reward_updated": "修改奖励", "redemption_cancel": "取消兑换",
+           "article_saved": "保存文章", "article_deleted": "删除文章",
+           "tip_saved": "保存建议", "tip_deleted": "删除建议",
+           "activity_created": "新建活动", "activity_updated": "修改活动", "activity_cancelled": "取消活动",
+           "activity_checkin": "活动签到"}
 
 
 def plain(number: Decimal | None) -> str:

@@ -84,6 +84,8 @@ def ledger_json(entry: LedgerEntry) -> dict:
             "created_at": entry.created_at.isoformat()}
     if entry.redemption_id is not None:
         body["redemption_id"] = entry.redemption_id
+    elif entry.signup_id is not None:
+        body["signup_id"] = entry.signup_id
     else:
         body["record_id"] = entry.record_id
     return body

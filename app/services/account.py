@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Account, LedgerEntry, Record, RecordStatus
-from app.services import clock
+from app.models import Account, Record, RecordStatus
+from app.services import clock, leaderboard
 
 
 @dataclass(frozen=True)
@@ -25,18 +25,16 @@ class AccountSummary:
 def account_summary(user_id: int) -> AccountSummary:
     now = clock.now()
     account = db.session.get(Account, user_id)
-    # Points accumulate per calendar year in the users' time zone (seed §2.2: 每年累积).
-    earned_year = db.session.scalar(
-        select(func.sum(LedgerEntry.points))
-        .where(LedgerEntry.user_id == user_id, LedgerEntry.points > 0,
-               LedgerEntry.created_at >= clock.year_start(now)))
+    # Points accumulate per calendar year in the users' time zone (seed §2.2: 每年累积): the year's
+    # leaderboard total, which counts earnings only (a refunded redemption is not earned).
+    earned_year = leaderboard.points_in_period(user_id, "year", now)
     co2_year = db.session.scalar(
         select(func.sum(Record.co2_g))
         .where(Record.user_id == user_id, Record.status == RecordStatus.CREDITED,
                Record.day >= date(clock.local_day(now).year, 1, 1)))
     return AccountSummary(
         balance_points=account.balance_points,
-        earned_points_year=earned_year or Decimal("0.0"),
+        earned_points_year=earned_year,
         spent_points_total=account.spent_points_total,
         co2_g_total=account.co2_g_total,
         co2_g_year=co2_year or Decimal("0.00"),

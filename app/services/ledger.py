@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app.database import write_transaction
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Account, LedgerEntry, LedgerReason, Record, RecordStatus
 from app.models.types import utcnow
+from app.services import leaderboard
 
 
 class InsufficientPoints(Conflict):
@@ -24,32 +26,49 @@ def open_account(user_id: int) -> Account:
     return account
 
 
+# Built once, on the table (Core): cheaper per call than an ORM update(), and this runs on every entry.
+# A debit is conditional (balance + points >= 0), so concurrent debits can never overdraw.
+_ACCOUNTS = Account.__table__
+_POINTS = bindparam("a_points", type_=_ACCOUNTS.c.balance_points.type)
+_MOVE_ACCOUNT = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.user_id == bindparam("a_user"), _ACCOUNTS.c.balance_points + _POINTS >= 0)
+    .values(balance_points=_ACCOUNTS.c.balance_points + _POINTS,
+            earned_points_total=_ACCOUNTS.c.earned_points_total
+            + bindparam("a_earned", type_=_ACCOUNTS.c.earned_points_total.type),
+            spent_points_total=_ACCOUNTS.c.spent_points_total
+            + bindparam("a_spent", type_=_ACCOUNTS.c.spent_points_total.type),
+            co2_g_total=_ACCOUNTS.c.co2_g_total + bindparam("a_co2", type_=_ACCOUNTS.c.co2_g_total.type)))
+
+
 def post_entry(user_id: int, points: Decimal, reason: str, *, record_id: int | None = None,
-               redemption_id: int | None = None, co2_g: Decimal = Decimal(0)) -> LedgerEntry:
+               redemption_id: int | None = None, signup_id: int | None = None,
+               co2_g: Decimal = Decimal(0), at: datetime | None = None) -> LedgerEntry:
     """Append one entry and move the account totals by it, in the caller's transaction.
 
     A debit is a conditional UPDATE (balance + points >= 0), so concurrent debits can never take a
     balance below zero however they interleave; the unique (record_id, reason) constraint refuses a
     second credit of the same record even when two requests race past every check in Python.
+    An earning (LedgerReason.EARNINGS) also moves the leaderboards' week, month and year totals of
+    the period holding `at` (the entry's time, now by default), in this same transaction.
     """
+    at = at or utcnow()
     with write_transaction():
         entry = LedgerEntry(user_id=user_id, points=points, reason=reason, record_id=record_id,
-                            redemption_id=redemption_id)
+                            redemption_id=redemption_id, signup_id=signup_id, created_at=at)
         db.session.add(entry)
         db.session.flush()
-        earned = points if points > 0 else Decimal(0)
-        spent = -points if points < 0 else Decimal(0)
-        moved = db.session.execute(
-            update(Account)
-            .where(Account.user_id == user_id, Account.balance_points + points >= 0)
-            .values(balance_points=Account.balance_points + points,
-                    earned_points_total=Account.earned_points_total + earned,
-                    spent_points_total=Account.spent_points_total + spent,
-                    co2_g_total=Account.co2_g_total + co2_g)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        # Earned counts only earnings; a cancelled redemption's refund undoes the spending instead.
+        earned = points if reason in LedgerReason.EARNINGS else Decimal(0)
+        spent = -points if points < 0 or reason == LedgerReason.REDEMPTION_CANCEL else Decimal(0)
+        moved = db.session.execute(_MOVE_ACCOUNT, {"a_user": user_id, "a_points": points, "a_earned": earned,
+                                                   "a_spent": spent, "a_co2": co2_g}).rowcount
         if moved != 1:
             raise InsufficientPoints()
+        if reason in LedgerReason.EARNINGS:
+            # After the account row is locked by the UPDATE above: one user's earnings queue up there,
+            # so they never race to insert the same period row (MariaDB would answer with a deadlock).
+            leaderboard.add_earning(user_id, points, at)
         return entry
 
 

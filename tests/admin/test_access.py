@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.admin.factories import csrf_token
 
 PAGES = ["/admin/", "/admin/reviews", "/admin/reviews?after=3", "/admin/reviews/1", "/admin/photos/1",
-         "/admin/audit", "/admin/password"]
+         "/admin/audit", "/admin/password", "/admin/dashboard",
+         "/admin/rewards", "/admin/rewards/new", "/admin/rewards/1", "/admin/redemptions",
+         "/admin/articles", "/admin/articles/new", "/admin/articles/1", "/admin/articles/1/cover",
+         "/admin/tips", "/admin/tips/new", "/admin/tips/1",
+         "/admin/activities", "/admin/activities/new", "/admin/activities/1", "/admin/activities/1/edit"]
+# Routes that only take POST: anonymous posts must be sent to login too.
+POST_ONLY = ["/admin/reviews/1", "/admin/logout", "/admin/password", "/admin/redemptions/1/cancel",
+             "/admin/articles/1/delete", "/admin/tips/1/delete", "/admin/activities/1/cancel",
+             "/admin/activities/1/signups/1/checkin"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -17,7 +27,7 @@ def test_anonymous_visitors_are_sent_to_login_from_every_page(client, path):
     assert response.headers["Location"].startswith("/admin/login?next=/admin/")
 
 
-@pytest.mark.parametrize("path", ["/admin/reviews/1", "/admin/logout", "/admin/password"])
+@pytest.mark.parametrize("path", POST_ONLY)
 def test_anonymous_posts_are_sent_to_login(client, path):
     response = client.post(path, data={"csrf_token": csrf_token(client), "decision": "approve"})
     assert response.status_code == 302 and response.headers["Location"] == "/admin/login"
@@ -26,8 +36,11 @@ def test_anonymous_posts_are_sent_to_login(client, path):
 def test_every_admin_route_is_covered_by_these_tests(app):
     """A new admin route must be added to PAGES above (or be the login page or a POST-only route)."""
     rules = {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("admin.")}
-    covered = {"/admin/login", "/admin/logout"} | {p.split("?")[0] for p in PAGES}
-    covered |= {"/admin/reviews/<int:record_id>", "/admin/photos/<int:photo_id>"}
+    def shape(path: str) -> str:
+        return re.sub(r"/\d+", "/<id>", path.split("?")[0])
+
+    covered = {"/admin/login"} | {shape(p) for p in PAGES + POST_ONLY}
+    rules = {re.sub(r"/<int:\w+>", "/<id>", rule) for rule in rules}
     assert rules <= covered, rules - covered
 
 
