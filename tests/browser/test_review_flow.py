@@ -11,6 +11,13 @@ from app.models import Photo, Record
 from tests.admin.factories import PASSWORD, create_staff, dev_login, jpeg, upload_photo
 
 
+def loaded_width(image) -> int:
+    """The image's natural width once the browser has finished loading it (a busy server may be slow)."""
+    image.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(),
+                                 timeout=10_000)
+    return image.evaluate("img => img.naturalWidth")
+
+
 def _statuses(app, ids) -> dict[int, tuple[str, str | None]]:
     with app.app_context():
         rows = db.session.execute(sa.select(Record.id, Record.status, Record.reject_reason)
@@ -38,14 +45,14 @@ def test_moderator_approves_and_rejects_from_the_queue(app, live_server, page, s
     expect(page.locator("#queue-summary")).to_contain_text("待审核 2 条")
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(2)
-    assert page.locator(f"#queue-{first['id']} img").evaluate("img => img.naturalWidth") == 480
+    assert loaded_width(page.locator(f"#queue-{first['id']} img")) == 480
     screenshot("queue")
 
     rows.first.get_by_role("link", name="审核").click()
     expect(page).to_have_url(f"{live_server}/admin/reviews/{first['id']}")
     photo = page.get_by_alt_text(f"待审核照片 #{first['photo']['id']}")
     expect(photo).to_be_visible()
-    assert photo.evaluate("img => img.complete && img.naturalWidth") == 480
+    assert loaded_width(photo) == 480
     page.get_by_role("button", name="通过").click()
 
     # On to the next pending item, with the outcome of the first.
@@ -104,7 +111,7 @@ def test_a_tablet_shows_the_photo_beside_its_nearest_earlier_photo(app, live_ser
 
     earlier = page.locator("#similar").get_by_alt_text(f"相似照片 #{original['photo']['id']}")
     expect(earlier).to_be_visible()
-    assert earlier.evaluate("img => img.complete && img.naturalWidth") == 480
+    assert loaded_width(earlier) == 480
     expect(page.locator("#similar")).to_contain_text(f"记录 #{original['id']}")
     expect(page.locator("#similar")).to_contain_text("疑似原图")
     expect(page.locator("#suspected")).to_contain_text(f"照片 #{original['photo']['id']}")
