@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from app.admin import bp
 from app.admin.access import staff_required
-from app.admin.content import AdminForm, aware, local_input, show_service_error
+from app.admin.forms import AdminForm, aware, local_input, show_service_error
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.models import Activity, StaffRole
 from app.services import activities, clock

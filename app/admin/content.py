@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateTimeLocalField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -14,6 +12,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from app.admin import bp
 from app.admin.access import staff_required
+from app.admin.forms import AdminForm, aware, local_input, show_service_error
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.models import Article, StaffRole
 from app.services import clock, content, images, suggestions
@@ -24,53 +23,8 @@ STATUS_NAMES = {"draft": "草稿", "published": "已发布"}
 KIND_CHOICES = [("", "（不限）"), ("travel", "绿色出行"), ("sorting", "垃圾分类"), ("recycling", "旧物回收"),
                 ("meal", "环保饮食"), ("bedtime", "规范就寝")]
 
-# WTForms' own messages, in the admin's language.
-_MESSAGES = {
-    "Not a valid datetime value.": "请输入有效的日期和时间",
-    "Not a valid integer value.": "请输入整数",
-    "Not a valid decimal value.": "请输入数字",
-    "Not a valid float value.": "请输入数字",
-    "Not a valid choice.": "请选择有效的选项",
-    "This field is required.": "此项必填",
-}
-
-
 def _choices(names: dict[str, str]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in names.items()]
-
-
-class _ChineseMessages:
-    def gettext(self, string: str) -> str:
-        return _MESSAGES.get(string, string)
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return self.gettext(singular if n == 1 else plural)
-
-
-class AdminForm(FlaskForm):
-    class Meta:
-        def get_translations(self, form):
-            return _ChineseMessages()
-
-
-def local_input(moment: datetime | None) -> datetime | None:
-    """A stored UTC instant as the naive local time a datetime-local input shows."""
-    return moment.astimezone(clock.app_zone()).replace(tzinfo=None) if moment else None
-
-
-def aware(local: datetime | None) -> datetime | None:
-    """What an admin typed in a datetime-local input, as an instant in the users' time zone."""
-    return local.replace(tzinfo=clock.app_zone()) if local else None
-
-
-def show_service_error(form: FlaskForm, exc: DomainError) -> None:
-    """Put a service's refusal under the field it names (or flash it when it names none)."""
-    name = exc.details.get("field")
-    field = getattr(form, name, None) if isinstance(name, str) else None
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        flash(exc.message, "danger")
 
 
 # -- articles --
