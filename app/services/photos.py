@@ -181,15 +181,17 @@ def nearest_photos(query_hashes, limit: int = 20, before_id: int | None = None) 
     """
     probes = _band_probes(query_hashes)
     # One indexed probe per band, joined by UNION ALL (an OR across three columns made SQLite scan).
-    # The ~9,000 probe values are rendered as integer literals and the SQL goes straight to the driver:
-    # they are ints computed here, never user input, and binding them one by one, or parsing the text
-    # for parameters, cost SQLAlchemy more than the database spent answering (10 ms vs 1 ms per hash).
+    # The ~9,000 probe values go into the SQL text and straight to the driver: they are ints computed
+    # here, never user input, and binding them one by one, or having SQLAlchemy parse the text for
+    # parameters, cost more than the database spent answering (10 ms vs 1 ms per hash). SQLite reads
+    # them fastest as one JSON array (json_each: 5.8 vs 8.2 ms for 8 query hashes over 1M rows).
+    connection = db.session.connection()
     newer = f" AND photo_id < {int(before_id)}" if before_id is not None else ""
     sql = " UNION ALL ".join(
         f"SELECT photo_id, hash FROM {PhotoHash.__tablename__} "
-        f"WHERE band{i} IN ({','.join(map(str, values))}){newer}"
+        f"WHERE band{i} IN ({_value_list(connection.dialect.name, values)}){newer}"
         for i, values in enumerate(probes))
-    rows = db.session.connection().exec_driver_sql(sql).all()
+    rows = connection.exec_driver_sql(sql).all()
     best: dict[int, int] = {}
     if rows:
         # Exact distances of every probed row to every query hash at once (numpy popcount).
@@ -223,6 +225,11 @@ def _band_probes(query_hashes) -> list[list[int]]:
     photo queries ~20 hashes, i.e. ~14,000 probe values)."""
     bands = np.array([fp.bands(q) for q in query_hashes], dtype=np.int64)
     return [np.unique(bands[:, i, None] ^ masks[None, :]).tolist() for i, masks in enumerate(_ball_masks())]
+
+
+def _value_list(dialect: str, values: list[int]) -> str:
+    numbers = ",".join(map(str, values))
+    return f"SELECT value FROM json_each('[{numbers}]')" if dialect == "sqlite" else numbers
 
 
 def _signed(value: int) -> int:
