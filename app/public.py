@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Blueprint, current_app, render_template
 
-from app.services import stats
+from app.services import health, stats
 from app.services.notifications import KIND_NAMES
 
 bp = Blueprint("public", __name__)
@@ -16,6 +16,20 @@ bp = Blueprint("public", __name__)
 # Everything from this server: no CDN, no inline script. Framing is allowed: a city website may embed it.
 DASHBOARD_CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'"
 REFRESH_SECONDS = 60
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness: the process answers (no dependency is touched)."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: 200 when the database, storage (and Redis, if configured) are usable, else 503."""
+    checks = health.readiness()
+    ready = all(state == "ok" for state in checks.values())
+    return {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
 
 
 @bp.get("/privacy")
