@@ -71,12 +71,6 @@ PAGES = ["/admin/rewards", "/admin/rewards/new", "/admin/rewards/1", "/admin/red
          "/admin/redemptions?reward=1&status=issued&page=2"]
 
 
-@pytest.mark.parametrize("url", PAGES)
-def test_anonymous_visitors_are_sent_to_login(client, url):
-    response = client.get(url)
-    assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login?next=")
-
-
 @pytest.mark.parametrize("url", ["/admin/rewards/new", "/admin/rewards/1", "/admin/redemptions/1/cancel"])
 def test_anonymous_posts_are_sent_to_login(client, url):
     response = client.post(url, data={"csrf_token": csrf_token(client), **FORM})
