@@ -6,7 +6,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 
 from app.admin import labels
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.services import moderation
 
 bp = Blueprint("admin", __name__)
@@ -94,7 +94,10 @@ def _database_down(_exc):
 
 @bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
-    """A refusal from a service becomes a flashed message on a page, never an error page or a 500."""
+    """A refusal from a service becomes a flashed message on a page, never an error page or a 500;
+    a record, article or activity that does not exist is the admin's ordinary 404 page."""
+    if isinstance(exc, NotFound):
+        return _not_found(exc)
     flash(exc.message, "danger")
     if request.endpoint != "admin.reviews" and current_user.is_authenticated:
         return redirect(url_for("admin.reviews"))

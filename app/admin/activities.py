@@ -47,10 +47,7 @@ class ActionForm(AdminForm):
 
 
 def _find(activity_id: int) -> Activity:
-    try:
-        return activities.get_activity(activity_id)
-    except NotFound:
-        abort(404)
+    return activities.get_activity(activity_id)
 
 
 @bp.get("/activities", endpoint="activities")
@@ -73,8 +70,6 @@ def _save(form: ActivityForm, activity: Activity | None):
             saved = activities.create_activity(form.activity_input(), staff_id=current_user.staff_id)
         else:
             saved = activities.update_activity(activity.id, form.activity_input(), staff_id=current_user.staff_id)
-    except NotFound:
-        abort(404)
     except ValidationFailed as exc:
         show_service_error(form, exc)
         return _form_page(form, activity, exc.status)
@@ -113,10 +108,7 @@ def activity_edit(activity_id: int):
 @staff_required(StaffRole.ADMIN)
 def activity_cancel(activity_id: int):
     if ActionForm().validate_on_submit():
-        try:
-            activities.cancel_activity(activity_id, staff_id=current_user.staff_id)
-        except NotFound:
-            abort(404)
+        activities.cancel_activity(activity_id, staff_id=current_user.staff_id)
         flash("活动已取消：用户将看到“已取消”，不能再报名或签到", "success")
     return redirect(url_for("admin.activity", activity_id=activity_id))
 

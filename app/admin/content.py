@@ -102,10 +102,7 @@ def article_new():
 @bp.route("/articles/<int:article_id>", methods=["GET", "POST"])
 @staff_required(StaffRole.ADMIN)
 def article_edit(article_id: int):
-    try:
-        article = content.get_article(article_id)
-    except NotFound:
-        abort(404)
+    article = content.get_article(article_id)
     if request.method == "GET":
         form = ArticleForm(obj=article)
         form.publish_at.data = local_input(article.publish_at)
@@ -120,10 +117,7 @@ def article_delete(article_id: int):
     if not form.validate_on_submit():
         flash("请勾选“确认删除”后再删除", "warning")
         return redirect(url_for("admin.article_edit", article_id=article_id))
-    try:
-        content.delete_article(article_id, staff_id=current_user.staff_id)
-    except NotFound:
-        abort(404)
+    content.delete_article(article_id, staff_id=current_user.staff_id)
     flash(f"文章 #{article_id} 已删除", "success")
     return redirect(url_for("admin.articles"))
 
@@ -132,10 +126,7 @@ def article_delete(article_id: int):
 @staff_required(StaffRole.ADMIN)
 def article_cover(article_id: int):
     """The cover of any article, drafts included (the API serves published ones only)."""
-    try:
-        handle = content.open_cover(content.get_article(article_id))
-    except NotFound:
-        abort(404)
+    handle = content.open_cover(content.get_article(article_id))
     response = send_file(handle, mimetype="image/jpeg", max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
@@ -173,8 +164,6 @@ def _save_tip(form: TipForm, tip):
         return _tip_page(form, tip, 422)
     try:
         saved = suggestions.save_tip(tip.id if tip else None, form.tip_input(), staff_id=current_user.staff_id)
-    except NotFound:
-        abort(404)
     except ValidationFailed as exc:
         show_service_error(form, exc)
         return _tip_page(form, tip, exc.status)
@@ -192,10 +181,7 @@ def tip_new():
 @bp.route("/tips/<int:tip_id>", methods=["GET", "POST"])
 @staff_required(StaffRole.ADMIN)
 def tip_edit(tip_id: int):
-    try:
-        tip = suggestions.get_tip(tip_id)
-    except NotFound:
-        abort(404)
+    tip = suggestions.get_tip(tip_id)
     if request.method == "GET":
         form = TipForm(obj=tip)
         form.kind.data = tip.kind or ""
@@ -209,9 +195,6 @@ def tip_delete(tip_id: int):
     if not DeleteForm().validate_on_submit():
         flash("请勾选“确认删除”后再删除", "warning")
         return redirect(url_for("admin.tip_edit", tip_id=tip_id))
-    try:
-        suggestions.delete_tip(tip_id, staff_id=current_user.staff_id)
-    except NotFound:
-        abort(404)
+    suggestions.delete_tip(tip_id, staff_id=current_user.staff_id)
     flash(f"建议 #{tip_id} 已删除", "success")
     return redirect(url_for("admin.tips"))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from app.admin import bp
 from app.admin.access import staff_required
 from app.admin.forms import DecisionForm
 from app.admin.labels import DATA_FIELDS, decision_summary
-from app.errors import NotFound, ValidationFailed
+from app.errors import ValidationFailed
 from app.models import StaffRole
 from app.services import moderation
 
@@ -33,10 +33,7 @@ def reviews():
 
 
 def _detail_page(record_id: int, form: DecisionForm, status: int = 200):
-    try:
-        detail = moderation.review_detail(record_id)
-    except NotFound:
-        abort(404)
+    detail = moderation.review_detail(record_id)
     if not form.is_submitted() and detail.record.kind == "recycling":
         form.weight_kg.data = str(detail.record.quantity)
     return render_template("admin/review.html", detail=detail, form=form), status
@@ -86,10 +83,7 @@ def _next_pending():
 @bp.get("/photos/<int:photo_id>")
 @staff_required(*REVIEWERS)
 def photo(photo_id: int):
-    try:
-        handle, content_type = moderation.open_photo(photo_id)
-    except NotFound:
-        abort(404)
+    handle, content_type = moderation.open_photo(photo_id)
     response = send_file(handle, mimetype=content_type, max_age=0)
     # Evidence with personal data: never kept by a browser or proxy cache, never sniffed as something else.
     response.headers["Cache-Control"] = "private, no-store"

@@ -66,10 +66,7 @@ def reward_new():
 @bp.route("/rewards/<int:reward_id>", methods=["GET", "POST"])
 @staff_required(StaffRole.ADMIN)
 def reward_edit(reward_id: int):
-    try:
-        reward = rewards.get_reward(reward_id)
-    except NotFound:
-        abort(404)
+    reward = rewards.get_reward(reward_id)
     form = RewardForm()
     if not form.is_submitted():
         form.fill_from(reward)
