@@ -23,9 +23,25 @@ class Config:
     ENV_NAME = "production"
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Seconds to reach PostgreSQL/MySQL before answering 503 service_unavailable.
+    DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
     SECRET_KEY = os.environ.get("SECRET_KEY")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR")
+    # Photos in an S3-compatible bucket instead of UPLOAD_DIR (needed with several app servers): set
+    # S3_BUCKET. Tencent COS: S3_ENDPOINT_URL=https://cos.<region>.myqcloud.com, S3_REGION=<region>;
+    # MinIO: its URL and S3_ADDRESSING_STYLE=path; AWS: S3_REGION only. Keys unset: boto3's own chain.
+    S3_BUCKET = os.environ.get("S3_BUCKET")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL")
+    S3_REGION = os.environ.get("S3_REGION")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY")
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")
+    S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "virtual")  # or "path"
+    # (connect, read) seconds: an unreachable bucket answers 503 quickly instead of holding a worker.
+    S3_TIMEOUT = (3.05, float(os.environ.get("S3_READ_TIMEOUT", "10")))
     REDIS_URL = os.environ.get("REDIS_URL")
+    # "json": one JSON object per log line, for log collectors; "text": for people reading a terminal.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
     WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
     WECHAT_APPID = os.environ.get("WECHAT_APPID")

@@ -6,7 +6,6 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import IO
 
 import markdown
@@ -19,7 +18,7 @@ from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Article, AuditEntry
 from app.services import clock, images
-from app.services.storage import LocalStorage
+from app.services.storage import LocalStorage, S3Storage, storage
 
 CATEGORIES = ("policy", "tips", "market")
 STATUSES = ("draft", "published")
@@ -89,10 +88,10 @@ def _validate(data: ArticleInput) -> str:
     return html
 
 
-def cover_storage() -> LocalStorage:
+def cover_storage() -> LocalStorage | S3Storage:
     # A folder of its own: `flask purge` sweeps files in UPLOAD_DIR that no photo row owns, and covers
     # are owned by articles, not photos.
-    return LocalStorage(Path(current_app.config["UPLOAD_DIR"]) / "covers")
+    return storage("covers")
 
 
 def _store_cover(data: bytes) -> str:

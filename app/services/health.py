@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import tempfile
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import text
 
 from app.extensions import db
+from app.services.storage import StorageUnavailable, storage
 
 
 def readiness() -> dict[str, str]:
@@ -32,15 +31,11 @@ def _database() -> str:
 
 
 def _storage() -> str:
-    folder = current_app.config["UPLOAD_DIR"]
     try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".ready-", delete=True) as probe:
-            probe.write(b"ok")
-            probe.flush()
+        storage().check()  # the upload folder is writable, or the bucket is there and ours
         return "ok"
-    except OSError as exc:
-        return f"unavailable: {exc.strerror or type(exc).__name__}"
+    except StorageUnavailable as exc:
+        return f"unavailable: {exc.reason}"
 
 
 def _redis(url: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -248,12 +249,19 @@ def open_photo_for_owner(user_id: int, photo_id: int):
     return storage().open(photo.storage_key), photo.content_type
 
 
-def sweep_orphans(min_age_seconds: float = 3600) -> int:
-    """Delete stored files that no photo row owns (left by a crash between write and commit)."""
+def sweep_orphans(min_age_seconds: float = 3600, batch: int = 500) -> int:
+    """Delete stored files that no photo row owns (left by a crash between write and commit).
+
+    Works through the store's listing a batch at a time, one query per batch, so a bucket of
+    millions of photos never sits in memory at once.
+    """
     store = storage()
     removed = 0
-    for key in list(store.keys_older_than(min_age_seconds)):
-        if db.session.scalar(select(Photo.id).where(Photo.storage_key == key)) is None:
-            store.delete(key)
-            removed += 1
+    listing = iter(store.keys_older_than(min_age_seconds))
+    while keys := list(itertools.islice(listing, batch)):
+        owned = set(db.session.scalars(select(Photo.storage_key).where(Photo.storage_key.in_(keys))))
+        for key in keys:
+            if key not in owned:
+                store.delete(key)
+                removed += 1
     return removed

@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import IO
 
 from flask import current_app
@@ -22,7 +21,7 @@ from app.extensions import db
 from app.models import Account, AuditEntry, LedgerReason, Redemption, RedemptionStatus, Reward, User
 from app.services import clock, images, ledger
 from app.services.records import decode_cursor, encode_cursor
-from app.services.storage import LocalStorage
+from app.services.storage import LocalStorage, S3Storage, storage
 
 # No 0/O, 1/I/L: a code read aloud at a shop counter or typed from a screenshot cannot be misread.
 COUPON_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -162,9 +161,9 @@ def _check_status(status: str) -> None:
 
 # --- Images: not personal, served to anyone ------------------------------------------------------
 
-def _image_store() -> LocalStorage:
+def _image_store() -> LocalStorage | S3Storage:
     # A folder of their own: `flask purge` sweeps the top-level key folders for files no photo owns.
-    return LocalStorage(Path(current_app.config["UPLOAD_DIR"]) / "rewards")
+    return storage("rewards")
 
 
 def image_version(reward: Reward) -> str | None:

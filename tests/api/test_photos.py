@@ -14,6 +14,7 @@ from PIL import Image
 
 from app.extensions import db
 from app.models import Photo
+from tests.s3 import object_names
 
 GPS_IFD = 0x8825
 
@@ -35,6 +36,9 @@ def upload(client, headers, data: bytes, kind: str = "sorting", filename: str = 
 
 
 def stored_files(app) -> list[str]:
+    """Every stored photo: its path under UPLOAD_DIR, or its object's name when photos go to a bucket."""
+    if app.config.get("S3_BUCKET"):
+        return object_names(app)
     root = app.config["UPLOAD_DIR"]
     return [os.path.join(d, f) for d, _, files in os.walk(root) for f in files]
 
