@@ -69,6 +69,9 @@ class Config:
     IDEMPOTENCY_STALE_SECONDS = int(os.environ.get("IDEMPOTENCY_STALE_SECONDS", "120"))
 
     TRACK_RETENTION_DAYS = int(os.environ.get("TRACK_RETENTION_DAYS", "90"))
+    # Photo files of decided (credited/rejected) records are erased this many days after the decision by
+    # `flask purge`; the record, its points and the photo's fingerprints stay. 0: kept for ever.
+    PHOTO_RETENTION_DAYS = int(os.environ.get("PHOTO_RETENTION_DAYS", "180"))
     # Credited kilometres per mode per local day: generous for real commuters, useless to farmers.
     TRIP_DAILY_CAP_KM = {
         "bike": _env_decimal("TRIP_DAILY_CAP_KM_BIKE", "60"),
@@ -95,6 +98,18 @@ class Config:
     # are trusted that many hops deep. 0: none trusted (clients talk to gunicorn directly).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
+    # API rate limits (app/ratelimit.py), in Flask-Limiter's notation ("N/minute;M/day"). Counted per
+    # signed-in user, or per client IP where said; a request without a valid token counts per IP.
+    # Mobile carriers put many users behind one IP (CGNAT), so per-IP limits stay generous.
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_LOGIN_PER_IP = os.environ.get("RATELIMIT_LOGIN_PER_IP", "10/minute")
+    RATELIMIT_PHOTO_UPLOADS_PER_USER = os.environ.get("RATELIMIT_PHOTO_UPLOADS_PER_USER", "20/minute;200/day")
+    RATELIMIT_WRITES_PER_USER = os.environ.get("RATELIMIT_WRITES_PER_USER", "60/minute")
+    RATELIMIT_WRITES_PER_IP = os.environ.get("RATELIMIT_WRITES_PER_IP", "600/minute")
+    RATELIMIT_PARTNER_PER_IP = os.environ.get("RATELIMIT_PARTNER_PER_IP", "3000/minute")
+    RATELIMIT_STRATEGY = os.environ.get("RATELIMIT_STRATEGY", "fixed-window")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "carbon")
+
     # Friends and leaderboards: how long a share-card invite code stays valid, and the most friends one may have.
     FRIEND_INVITE_TTL_DAYS = int(os.environ.get("FRIEND_INVITE_TTL_DAYS", "7"))
     FRIENDS_MAX = int(os.environ.get("FRIENDS_MAX", "500"))
@@ -111,6 +126,7 @@ class Config:
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = True
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
@@ -118,11 +134,16 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL")
     SECRET_KEY = "testing-secret-key-not-for-production"
     WECHAT_DEV_LOGIN = True
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    # The suite logs in and writes fast from one address: limits stay on (every request passes through
+    # them) but out of reach. tests/test_rate_limits.py sets real ones on apps of its own.
+    RATELIMIT_LOGIN_PER_IP = RATELIMIT_WRITES_PER_IP = RATELIMIT_WRITES_PER_USER = "100000/minute"
+    RATELIMIT_PHOTO_UPLOADS_PER_USER = RATELIMIT_PARTNER_PER_IP = "100000/minute"
 
 
 class ProductionConfig(Config):

@@ -13,7 +13,8 @@ from config import CONFIGS
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    from app.api.openapi import ApiApp  # Flask, plus the API's OpenAPI document from its request models
+    app = ApiApp(__name__, instance_relative_config=True)
     config_name = config_name or os.environ.get("APP_ENV", "production")
     if config_name not in CONFIGS:
         raise RuntimeError(f"APP_ENV must be one of {sorted(CONFIGS)}, not {config_name!r}")
@@ -48,14 +49,17 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     from app.logs import configure_logging
     configure_logging(app)
 
-    from app import admin, api, public
+    from app import admin, api, partner_api, public  # partner_api first adds its binding routes to api.bp
     from app.api.errors import register_error_handlers
     csrf.exempt(api.bp)  # bearer tokens, not cookies: no CSRF surface; the admin keeps CSRF
-    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_api(api.bp, url_prefix="/api/v1")  # register_blueprint, plus its OpenAPI paths
     app.register_blueprint(admin.bp, url_prefix="/admin")
     admin.init_app(app)
     app.register_blueprint(public.bp)
+    partner_api.init_app(app)  # /partner/v1, HMAC-signed (no cookies, so CSRF-exempt), in the OpenAPI document
     register_error_handlers(app)
+    from app.ratelimit import init_rate_limits
+    init_rate_limits(app)
 
     from app.cli import register_commands
     register_commands(app)
@@ -76,6 +80,11 @@ def _apply_instance_defaults(app: Flask) -> None:
         # both: each statement sees what committed before it, and no gap locks deadlock inserts.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
                                                    "isolation_level": "READ COMMITTED"}
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A database host that vanishes costs a request a few seconds (then 503), never a hung worker.
+        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": {
+            "connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT"], **options.get("connect_args", {})}}
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(instance / "uploads")
     if not app.config.get("SECRET_KEY") and app.config["ENV_NAME"] == "development":

@@ -5,21 +5,23 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from app.services import idempotency, photos, staff, trips
+from app.services import idempotency, photos, privacy, staff, trips
 
 
 def register_commands(app: Flask) -> None:
     @app.cli.command("purge")
     def purge() -> None:
         """Drop expired idempotency keys, staff sessions and login attempts, reduce GPS tracks past their
-        retention to their summary, and delete photo files no record owns (a crash before commit)."""
+        retention to their summary, erase photo files past their retention (PHOTO_RETENTION_DAYS after
+        the decision) and delete photo files no record owns (a crash before commit)."""
         keys = idempotency.purge_expired()
         tracks = trips.purge_old_tracks()
+        erased = privacy.erase_expired_photos()
         orphans = photos.sweep_orphans()
         attempts, sessions = staff.purge_expired()
         click.echo(f"expired idempotency keys removed: {keys}; tracks reduced to summary: {tracks}; "
-                   f"orphan photo files removed: {orphans}; old login attempts removed: {attempts}; "
-                   f"expired staff sessions removed: {sessions}")
+                   f"photo files past retention erased: {erased}; orphan photo files removed: {orphans}; "
+                   f"old login attempts removed: {attempts}; expired staff sessions removed: {sessions}")
 
     @app.cli.command("send-digest")
     def send_digest() -> None:

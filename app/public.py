@@ -34,7 +34,9 @@ def readyz():
 
 @bp.get("/privacy")
 def privacy_policy():
-    return render_template("public/privacy.html", version=current_app.config["PRIVACY_POLICY_VERSION"])
+    config = current_app.config
+    return render_template("public/privacy.html", version=config["PRIVACY_POLICY_VERSION"],
+                           track_days=config["TRACK_RETENTION_DAYS"], photo_days=config["PHOTO_RETENTION_DAYS"])
 
 
 @bp.get("/dashboard")

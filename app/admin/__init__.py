@@ -35,6 +35,7 @@ SECTIONS = (
     ("admin.articles", "文章", True),
     ("admin.tips", "减排建议", True),
     ("admin.activities", "活动", True),
+    ("admin.partners", "合作方", True),
     ("admin.audit", "审计日志", True),
 )
 
@@ -106,3 +107,4 @@ def _domain_error(exc: DomainError):
 
 
 from app.admin import activities, audit, auth, content, dashboard, reviews, rewards  # noqa: E402,F401  (routes)
+from app.admin import partners  # noqa: E402,F401  (routes)

@@ -27,7 +27,9 @@ ACTIONS = {"record_approve": "通过", "record_reject": "驳回", "staff_created
            "article_saved": "保存文章", "article_deleted": "删除文章",
            "tip_saved": "保存建议", "tip_deleted": "删除建议",
            "activity_created": "新建活动", "activity_updated": "修改活动", "activity_cancelled": "取消活动",
-           "activity_checkin": "活动签到"}
+           "activity_checkin": "活动签到", "account_deleted": "用户注销账户",
+           "partner_create": "新建合作方", "partner_rotate": "更换合作方密钥",
+           "partner_suspend": "暂停合作方", "partner_resume": "恢复合作方"}
 
 
 def plain(number: Decimal | None) -> str:

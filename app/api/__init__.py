@@ -1,9 +1,10 @@
-"""The mini program's JSON API, /api/v1 (contract: ../shared/API.md)."""
+"""The mini program's JSON API, /api/v1 (contract: ../shared/API.md), documented at /api/v1/openapi.json."""
 
-from flask import Blueprint
+from app.api.openapi import ApiBlueprint
 
-bp = Blueprint("api", __name__)
+bp = ApiBlueprint("api", __name__)
 
 from app.api import (  # noqa: E402,F401  (routes)
-    account, activities, auth, bedtimes, content, factors, friends, photos, records, rewards, stats, trips,
+    account, activities, auth, bedtimes, content, docs, factors, friends, photos, privacy, records, rewards,
+    stats, trips,
 )

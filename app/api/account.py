@@ -1,17 +1,42 @@
 """The user's own account: profile and point totals."""
 
-from flask import g, request
+from __future__ import annotations
+
+from flask import g
+from pydantic import Field
 
 from app.api import bp
 from app.api.auth import login_required
-from app.api.schemas import user_json
-from app.errors import ValidationFailed
+from app.api.schemas import Grams, Points, Request, Response, UserOut, user_json
 from app.services import account, users
+from app.services.users import PROFILE_LIMITS
 
 
-@bp.get("/me")
+class AccountOut(Response):
+    balance_points: Points
+    earned_points_year: Points
+    spent_points_total: Points
+    co2_g_total: Grams
+    co2_g_year: Grams
+
+
+class MeOut(Response):
+    user: UserOut
+    account: AccountOut
+
+
+class ProfileChanges(Request):
+    """Only the fields sent change; null clears one. avatar_url must be https."""
+
+    nickname: str | None = Field(None, max_length=PROFILE_LIMITS["nickname"])
+    avatar_url: str | None = Field(None, max_length=PROFILE_LIMITS["avatar_url"])
+    city: str | None = Field(None, max_length=PROFILE_LIMITS["city"])
+
+
+@bp.get("/me", responses={200: MeOut})
 @login_required
 def me():
+    """The user's profile and point totals"""
     summary = account.account_summary(g.current_user.id)
     return {"user": user_json(g.current_user),
             "account": {"balance_points": summary.balance_points,
@@ -20,10 +45,8 @@ def me():
                         "co2_g_total": summary.co2_g_total, "co2_g_year": summary.co2_g_year}}
 
 
-@bp.patch("/me")
+@bp.patch("/me", responses={200: UserOut})
 @login_required
-def update_me():
-    changes = request.get_json(silent=True)
-    if not isinstance(changes, dict):
-        raise ValidationFailed("请求体须为 JSON 对象")
-    return user_json(users.update_profile(g.current_user, changes))
+def update_me(body: ProfileChanges):
+    """Change the profile"""
+    return user_json(users.update_profile(g.current_user, body.model_dump(exclude_unset=True)))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, jsonify, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from app.errors import DomainError, ServiceUnavailable
+from app.errors import DomainError, ServiceUnavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,13 @@ def register_error_handlers(app: Flask) -> None:
             return exc
         code, message = _HTTP_CODES.get(exc.code or 500, ("http_error", exc.name))
         return error_response(exc.code or 500, code, message)
+
+    @app.errorhandler(DataError)
+    def _unstorable_value(exc: DataError):
+        # The database refused a value the request carried (a NUL byte in PostgreSQL text, a number out
+        # of a column's range): bad input, not an outage.
+        log.warning("database refused a value: %s", exc.orig)
+        return domain_error_response(ValidationFailed(details={"problem": "a value the database cannot store"}))
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)

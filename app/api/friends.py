@@ -1,58 +1,119 @@
 """Friends from share-card invites, and the leaderboards among friends and everyone."""
 
-from flask import g, request
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from flask import g
+from pydantic import BaseModel, Field
 
 from app.api import bp
 from app.api.auth import login_required
 from app.api.idempotency import idempotent
-from app.api.schemas import json_body, user_json
-from app.services import friends, leaderboard, records
+from app.api.openapi import refuses
+from app.api.schemas import BlankIsDefault, Id, Input, PageQuery, Points, Request, Response, UserOut, user_json
+from app.errors import NotFound
+from app.services import friends, leaderboard
+from app.services.friends import AlreadyFriends, FriendLimitReached, InvalidInvite
+
+
+class InviteOut(Response):
+    code: str = Field(description="put it in the share card")
+    expires_at: datetime
+
+
+class InviteCode(Request):
+    code: str = Field(max_length=64)
+
+
+class FriendOut(UserOut):
+    friends_since: datetime
+
+
+class FriendPage(Response):
+    items: list[FriendOut]
+    next_cursor: str | None
+
+
+class FriendPath(BaseModel):
+    user_id: Id
+
+
+class BoardQuery(Input):
+    scope: Annotated[Literal[*leaderboard.SCOPES], BlankIsDefault] = Field(
+        "friends", description="friends: the user and every friend, 0 points included; all: the top `limit`")
+    period: Annotated[Literal[*leaderboard.PERIODS], BlankIsDefault] = Field(
+        "year", description="points earned this week, month or year in the users' calendar")
+    limit: int = Field(20, ge=1, le=100, description="scope=all: how many")
+
+
+class BoardUser(Response):
+    id: int
+    nickname: str | None
+    avatar_url: str | None
+
+
+class BoardEntry(Response):
+    rank: int = Field(description="ties share a rank (1, 1, 3)")
+    user: BoardUser
+    points: Points
+
+
+class MyRank(Response):
+    rank: int
+    points: Points
+
+
+class BoardOut(Response):
+    items: list[BoardEntry]
+    me: MyRank
 
 
 def friend_json(friend: friends.Friend) -> dict:
     return {**user_json(friend.user), "friends_since": friend.since.isoformat()}
 
 
-@bp.post("/friends/invites")
+@bp.post("/friends/invites", responses={201: InviteOut})
 @login_required
 @idempotent
 def create_friend_invite():
+    """A new invite code for a share card"""
     invite = friends.create_invite(g.current_user.id)
     return {"code": invite.code, "expires_at": invite.expires_at.isoformat()}, 201
 
 
-@bp.post("/friends")
+@bp.post("/friends", responses={201: FriendOut})
+@refuses(InvalidInvite, AlreadyFriends, FriendLimitReached)
 @login_required
 @idempotent
-def accept_friend_invite():
-    body = json_body(required={"code": str})
-    return friend_json(friends.accept_invite(g.current_user.id, body["code"])), 201
+def accept_friend_invite(body: InviteCode):
+    """Accept an invite: a mutual friendship (own, unknown or expired code: 422)"""
+    return friend_json(friends.accept_invite(g.current_user.id, body.code)), 201
 
 
-@bp.get("/friends")
+@bp.get("/friends", responses={200: FriendPage})
 @login_required
-def list_friends():
-    rows, next_cursor = friends.list_friends(
-        g.current_user.id, limit=records.page_limit(request.args.get("limit")), cursor=request.args.get("cursor"))
+def list_friends(query: PageQuery):
+    """The user's friends"""
+    rows, next_cursor = friends.list_friends(g.current_user.id, limit=query.limit, cursor=query.cursor)
     return {"items": [friend_json(f) for f in rows], "next_cursor": next_cursor}
 
 
-@bp.delete("/friends/<int:user_id>")
+@bp.delete("/friends/<int:user_id>", responses={204: None})
+@refuses(NotFound)
 @login_required
-def unfriend(user_id: int):
-    friends.unfriend(g.current_user.id, user_id)
+def unfriend(path: FriendPath):
+    """End a friendship, both ways"""
+    friends.unfriend(g.current_user.id, path.user_id)
     return "", 204
 
 
-@bp.get("/leaderboard")
+@bp.get("/leaderboard", responses={200: BoardOut})
 @login_required
-def show_leaderboard():
-    """scope=friends (default: the user and every friend, 0 points included) or all (the top `limit`);
-    period=week|month|year (default year) in the users' calendar."""
-    board = leaderboard.board(
-        g.current_user.id, leaderboard.parse_scope(request.args.get("scope")),
-        leaderboard.parse_period(request.args.get("period")),
-        limit=records.page_limit(request.args.get("limit")))
+def show_leaderboard(query: BoardQuery):
+    """Points earned in the period, highest first; `me` is the user's own rank and points"""
+    board = leaderboard.board(g.current_user.id, query.scope, query.period, limit=query.limit)
     return {"items": [{"rank": e.rank, "user": {"id": e.user_id, "nickname": e.nickname, "avatar_url": e.avatar_url},
                        "points": e.points} for e in board.items],
             "me": {"rank": board.my_rank, "points": board.my_points}}

@@ -67,4 +67,5 @@ def idempotent(view):
             idempotency.release(user_id, key)
         return response
 
+    wrapper.idempotent = True  # the OpenAPI document lists the header and its refusals
     return wrapper

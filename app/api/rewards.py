@@ -1,6 +1,6 @@
 """Rewards on offer, redeeming one for a coupon, the user's own redemptions, and reward images.
 
-Decisions the contract leaves open (also in OPENAPI_PATHS below):
+Decisions the contract leaves open (also in the OpenAPI document):
 - "On offer" is active and within [valid_from, valid_until); a sold-out reward stays listed with
   stock_left 0 so the mini program can show "已兑完" rather than have it vanish.
 - Redeeming an unknown or withdrawn (inactive) reward is 404 not_found; one that is listed but not
@@ -11,13 +11,69 @@ Decisions the contract leaves open (also in OPENAPI_PATHS below):
 
 from __future__ import annotations
 
-from flask import g, request, send_file
+from datetime import datetime
+from typing import Annotated, Literal
+
+from flask import g, send_file
+from pydantic import BaseModel, Field
 
 from app.api import bp
 from app.api.auth import login_required
 from app.api.idempotency import idempotent
-from app.models import Redemption, Reward
-from app.services import records, rewards
+from app.api.openapi import refuses
+from app.api.schemas import BlankIsDefault, Id, PageQuery, Points, Response
+from app.errors import NotFound
+from app.models import Redemption, RedemptionStatus, Reward
+from app.services import rewards
+from app.services.ledger import InsufficientPoints
+from app.services.rewards import OutOfStock, RewardUnavailable
+
+REDEMPTION_STATUSES = (RedemptionStatus.ISSUED, RedemptionStatus.CANCELLED)
+
+
+class RewardPath(BaseModel):
+    reward_id: Id
+
+
+class RedemptionQuery(PageQuery):
+    status: Annotated[Literal[*REDEMPTION_STATUSES] | None, BlankIsDefault] = None
+
+
+class RewardOut(Response):
+    id: int
+    title: str
+    description: str
+    cost_points: Points
+    stock_left: int = Field(description="0: sold out (still listed, so the mini program can say 已兑完)")
+    stock_total: int
+    valid_from: datetime
+    valid_until: datetime
+    image_url: str | None = Field(description="relative URL, public, changes with the picture")
+
+
+class RewardPage(Response):
+    items: list[RewardOut]
+    next_cursor: str | None
+
+
+class RedemptionOut(Response):
+    id: int
+    reward_id: int
+    reward_title: str
+    coupon_code: str = Field(pattern="^[2-9A-HJKMNP-Z]{16}$")
+    points: Points = Field(description="what it cost, positive (the ledger shows the debit signed)")
+    status: Literal[*REDEMPTION_STATUSES]
+    created_at: datetime
+    cancelled_at: datetime | None
+
+
+class RedemptionIssued(RedemptionOut):
+    balance_points: Points = Field(description="the user's balance after paying")
+
+
+class RedemptionPage(Response):
+    items: list[RedemptionOut]
+    next_cursor: str | None
 
 
 def reward_json(reward: Reward) -> dict:
@@ -35,94 +91,40 @@ def redemption_json(redemption: Redemption) -> dict:
             "cancelled_at": redemption.cancelled_at.isoformat() if redemption.cancelled_at else None}
 
 
-@bp.get("/rewards")
+@bp.get("/rewards", responses={200: RewardPage})
 @login_required
-def list_rewards():
-    rows, next_cursor = rewards.rewards_on_offer(limit=records.page_limit(request.args.get("limit")),
-                                                 cursor=request.args.get("cursor"))
+def list_rewards(query: PageQuery):
+    """Rewards on offer: active and within their validity, newest first (sold-out ones with stock_left 0)"""
+    rows, next_cursor = rewards.rewards_on_offer(limit=query.limit, cursor=query.cursor)
     return {"items": [reward_json(r) for r in rows], "next_cursor": next_cursor}
 
 
-@bp.post("/rewards/<int:reward_id>/redemptions")
+@bp.post("/rewards/<int:reward_id>/redemptions", responses={201: RedemptionIssued})
+@refuses(NotFound, OutOfStock, InsufficientPoints, RewardUnavailable)
 @login_required
 @idempotent
-def redeem_reward(reward_id: int):
-    result = rewards.redeem(g.current_user.id, reward_id)
+def redeem_reward(path: RewardPath):
+    """Redeem a reward: stock, points and a unique coupon code in one transaction (never a negative balance)"""
+    result = rewards.redeem(g.current_user.id, path.reward_id)
     return {**redemption_json(result.redemption), "balance_points": result.balance_points}, 201
 
 
-@bp.get("/redemptions")
+@bp.get("/redemptions", responses={200: RedemptionPage})
 @login_required
-def list_redemptions():
-    rows, next_cursor = rewards.user_redemptions(
-        g.current_user.id, status=request.args.get("status") or None,
-        limit=records.page_limit(request.args.get("limit")), cursor=request.args.get("cursor"))
+def list_redemptions(query: RedemptionQuery):
+    """The user's own redemptions, newest first"""
+    rows, next_cursor = rewards.user_redemptions(g.current_user.id, status=query.status, limit=query.limit,
+                                                 cursor=query.cursor)
     return {"items": [redemption_json(r) for r in rows], "next_cursor": next_cursor}
 
 
-@bp.get("/rewards/<int:reward_id>/image")
-def reward_image(reward_id: int):
-    """Public (no login): a reward's picture is not personal, and <image> tags send no bearer token."""
-    response = send_file(rewards.open_image(reward_id), mimetype="image/jpeg", max_age=0)
+@bp.get("/rewards/<int:reward_id>/image",
+        responses={200: {"description": "the picture, no metadata", "content": {"image/jpeg": {}}}})
+@refuses(NotFound)
+def reward_image(path: RewardPath):
+    """A reward's picture, JPEG (public: it is not personal, and <image> tags send no bearer token)"""
+    response = send_file(rewards.open_image(path.reward_id), mimetype="image/jpeg", max_age=0)
     # image_url carries ?v=<version>, so a changed picture gets a new URL and the old one may be cached.
     response.headers["Cache-Control"] = "public, max-age=86400"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-_ERROR = {"$ref": "#/components/schemas/Error"}
-_LIST_PARAMS = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}}]
-_REWARD = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "title": {"type": "string"}, "description": {"type": "string"},
-    "cost_points": {"type": "number", "multipleOf": 0.1}, "stock_left": {"type": "integer"},
-    "stock_total": {"type": "integer"}, "valid_from": {"type": "string", "format": "date-time"},
-    "valid_until": {"type": "string", "format": "date-time"},
-    "image_url": {"type": ["string", "null"], "description": "relative URL, public, changes with the picture"}}}
-_REDEMPTION = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "reward_id": {"type": "integer"}, "reward_title": {"type": "string"},
-    "coupon_code": {"type": "string", "pattern": "^[2-9A-HJKMNP-Z]{16}$"},
-    "points": {"type": "number", "multipleOf": 0.1, "description": "what it cost, positive"},
-    "status": {"type": "string", "enum": ["issued", "cancelled"]},
-    "created_at": {"type": "string", "format": "date-time"},
-    "cancelled_at": {"type": ["string", "null"], "format": "date-time"}}}
-
-# This module's part of GET /api/v1/openapi.json (merged by whoever builds the document).
-OPENAPI_PATHS = {
-    "/rewards": {"get": {
-        "summary": "Rewards on offer: active and within their validity, newest first (sold-out ones with stock_left 0)",
-        "security": [{"bearer": []}], "parameters": _LIST_PARAMS,
-        "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"items": {"type": "array", "items": _REWARD},
-                                             "next_cursor": {"type": ["string", "null"]}}}}}},
-                      "401": {"description": "unauthorized", "content": {"application/json": {"schema": _ERROR}}},
-                      "422": {"description": "validation_error (limit, cursor)"}}}},
-    "/rewards/{id}/redemptions": {"post": {
-        "summary": "Redeem one: stock, points and a unique coupon code in one transaction",
-        "security": [{"bearer": []}],
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                       {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 64}}],
-        "responses": {
-            "201": {"description": "issued", "content": {"application/json": {"schema": {"allOf": [_REDEMPTION, {
-                "type": "object", "properties": {"balance_points": {"type": "number", "multipleOf": 0.1}}}]}}}},
-            "401": {"description": "unauthorized"},
-            "404": {"description": "not_found: unknown or withdrawn (inactive) reward"},
-            "409": {"description": "out_of_stock | insufficient_points | idempotency_in_progress"},
-            "422": {"description": "reward_unavailable: not yet started or expired (details: valid_from, "
-                                   "valid_until) | idempotency_conflict | validation_error"}}}},
-    "/redemptions": {"get": {
-        "summary": "The user's own redemptions, newest first",
-        "security": [{"bearer": []}],
-        "parameters": [*_LIST_PARAMS, {"name": "status", "in": "query",
-                                       "schema": {"type": "string", "enum": ["issued", "cancelled"]}}],
-        "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"items": {"type": "array", "items": _REDEMPTION},
-                                             "next_cursor": {"type": ["string", "null"]}}}}}},
-                      "401": {"description": "unauthorized"},
-                      "422": {"description": "validation_error (status, limit, cursor)"}}}},
-    "/rewards/{id}/image": {"get": {
-        "summary": "A reward's picture (JPEG, no metadata); public, no login",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-        "responses": {"200": {"description": "the image", "content": {"image/jpeg": {}}},
-                      "404": {"description": "not_found: no such reward or it has no picture"}}}},
-}

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import current_app
 
 from app.api import bp
+from app.api.schemas import Grams, Response
 from app.services import stats
+
+
+class KindTotalOut(Response):
+    kind: str
+    co2_g: Grams
+    records: int
+
+
+class DayTotalOut(Response):
+    date: date
+    co2_g: Grams
+
+
+class StatsOut(Response):
+    co2_g_total: Grams
+    co2_g_today: Grams
+    participants: int
+    by_kind: list[KindTotalOut]
+    last_30_days: list[DayTotalOut]
+    generated_at: datetime
 
 
 def stats_json(figures: stats.PublicStats) -> dict:
@@ -16,7 +39,8 @@ def stats_json(figures: stats.PublicStats) -> dict:
             "generated_at": figures.generated_at.isoformat()}
 
 
-@bp.get("/stats")
+@bp.get("/stats", responses={200: StatsOut})
 def public_stats():
+    """The public dashboard's figures (no login)"""
     max_age = current_app.config["STATS_CACHE_SECONDS"]
     return stats_json(stats.public_stats()), 200, {"Cache-Control": f"public, max-age={max_age}"}

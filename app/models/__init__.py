@@ -5,6 +5,7 @@ from app.models.content import Article, Tip
 from app.models.factors import EmissionFactor
 from app.models.idempotency import IdempotencyKey
 from app.models.ledger import LedgerEntry, LedgerReason
+from app.models.partners import Partner, PartnerBinding, PartnerEvent, PartnerNonce  # noqa: F401
 from app.models.photos import Mutex, Photo, PhotoHash
 from app.models.records import Record, RecordStatus, Trip
 from app.models.rewards import Redemption, RedemptionStatus, Reward

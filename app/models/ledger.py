@@ -16,8 +16,11 @@ class LedgerReason:
     REDEMPTION = "redemption"  # debit
     REDEMPTION_CANCEL = "redemption_cancel"  # the debit given back
     ACTIVITY_ATTENDANCE = "activity_attendance"
-    # What counts as "earned" (leaderboards, earned_points_year); a refund is not an earning.
-    EARNINGS = (RECORD_CREDIT, ACTIVITY_ATTENDANCE)
+    # A record's credit taken back (negative): a GPS trip superseded by the operator's verified one.
+    RECORD_REVERSAL = "record_reversal"
+    # What counts as "earned" (leaderboards, earned_points_year); a refund is not an earning, and a
+    # reversal is a negative earning, not a spending.
+    EARNINGS = (RECORD_CREDIT, ACTIVITY_ATTENDANCE, RECORD_REVERSAL)
 
 
 class LedgerEntry(db.Model):

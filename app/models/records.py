@@ -37,6 +37,9 @@ class Record(db.Model):
     # Set where the rules allow one record per something ("bedtime:2026-11-24"); the database enforces it.
     dedup_key: Mapped[str | None] = mapped_column(sa.String(64))
     data: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
+    # Who reported it: "user" (the mini program) or "partner:<id>"; verified = seen by the operator itself.
+    source: Mapped[str] = mapped_column(sa.String(32), default="user", server_default="user")
+    verified: Mapped[bool] = mapped_column(sa.Boolean(), default=False, server_default=sa.false())
     reject_reason: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

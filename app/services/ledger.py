@@ -60,7 +60,8 @@ def post_entry(user_id: int, points: Decimal, reason: str, *, record_id: int | N
         db.session.flush()
         # Earned counts only earnings; a cancelled redemption's refund undoes the spending instead.
         earned = points if reason in LedgerReason.EARNINGS else Decimal(0)
-        spent = -points if points < 0 or reason == LedgerReason.REDEMPTION_CANCEL else Decimal(0)
+        spent = (-points if (points < 0 and reason not in LedgerReason.EARNINGS)
+                 or reason == LedgerReason.REDEMPTION_CANCEL else Decimal(0))
         moved = db.session.execute(_MOVE_ACCOUNT, {"a_user": user_id, "a_points": points, "a_earned": earned,
                                                    "a_spent": spent, "a_co2": co2_g}).rowcount
         if moved != 1:

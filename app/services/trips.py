@@ -21,6 +21,9 @@ from app.services import track_analysis as tracks
 MODES = ("bike", "bus", "subway")
 # Two riders' tracks of one journey that start this close together are people travelling together.
 TRAVELLING_TOGETHER = timedelta(minutes=5)
+# A GPS trip and an operator's verified trip overlapping by more than this are one journey, credited
+# once (the verified one); a shorter overlap is a hand-off (GPS stopped after the metro tap-in).
+HANDOFF_OVERLAP = timedelta(minutes=2)
 
 
 def record_trip(user_id: int, mode: object, raw_track: object, now: datetime | None = None) -> Record:
@@ -33,11 +36,11 @@ def record_trip(user_id: int, mode: object, raw_track: object, now: datetime | N
     start_cell, end_cell = tracks.shape_cells(shape)
     day = clock.local_day(summary.started_at)
     with write_transaction():
-        _lock_user(user_id)
+        lock_user(user_id)
         _refuse_overlap(user_id, summary.started_at, summary.ended_at)
         digest = _digest(raw_track)
         _refuse_replay(user_id, summary.started_at, shape, start_cell, digest)
-        credited_km = _credit_within_daily_cap(user_id, mode, day, summary.distance_km)
+        credited_km = credit_within_daily_cap(user_id, mode, day, summary.distance_km)
         credit = accounting.credit_for("travel", mode, credited_km, now)
         record = Record(user_id=user_id, kind="travel", subtype=mode, status=RecordStatus.PENDING,
                         quantity=credited_km, unit="km", co2_g=credit.co2_g, points=credit.points,
@@ -59,18 +62,45 @@ def _digest(raw_track: list) -> str:
     return hashlib.sha256(json.dumps(raw_track, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _lock_user(user_id: int) -> None:
+def lock_user(user_id: int) -> None:
     # Serialises one user's trip checks on PostgreSQL and MariaDB (SQLite's BEGIN IMMEDIATE already does).
     db.session.execute(select(Account.user_id).where(Account.user_id == user_id).with_for_update())
 
 
 def _refuse_overlap(user_id: int, started_at: datetime, ended_at: datetime) -> None:
-    clash = db.session.scalar(
-        select(Trip.record_id).where(Trip.user_id == user_id, Trip.started_at < ended_at,
-                                     Trip.ended_at > started_at).limit(1))
-    if clash is not None:
-        raise ImplausibleTrip("该行程与已记录的行程时间重叠",
-                              details={"reason": "overlaps_other_trip", "record_id": clash})
+    """One person makes one trip at a time. Overlapping an operator's verified trip (beyond a hand-off)
+    means this GPS track repeats it: refused, the verified one keeps the credit."""
+    clashes = db.session.execute(
+        select(Trip.record_id, Trip.started_at, Trip.ended_at, Record.verified, Record.source)
+        .join(Record, Record.id == Trip.record_id)
+        .where(Trip.user_id == user_id, Trip.started_at < ended_at, Trip.ended_at > started_at))
+    for record_id, other_start, other_end, verified, source in clashes:
+        if not verified:
+            raise ImplausibleTrip("该行程与已记录的行程时间重叠",
+                                  details={"reason": "overlaps_other_trip", "record_id": record_id})
+        if min(ended_at, other_end) - max(started_at, other_start) > HANDOFF_OVERLAP:
+            raise ImplausibleTrip("该行程已由合作方核实记录", details={
+                "reason": "verified_trip_exists", "record_id": record_id, "source": source})
+
+
+def supersede_gps_trips(user_id: int, started_at: datetime, ended_at: datetime) -> list[Record]:
+    """GPS trips that an operator's verified trip repeats (overlap beyond a hand-off), now rejected.
+
+    Called in the verified trip's transaction with the user locked; the caller reverses their credit
+    (LedgerReason.RECORD_REVERSAL) once the verified credit is booked.
+    """
+    rows = db.session.execute(
+        select(Record, Trip.started_at, Trip.ended_at).join(Trip, Trip.record_id == Record.id)
+        .where(Trip.user_id == user_id, Trip.started_at < ended_at, Trip.ended_at > started_at,
+               Record.verified.is_(False), Record.status == RecordStatus.CREDITED)).all()
+    superseded = []
+    for record, other_start, other_end in rows:
+        if min(ended_at, other_end) - max(started_at, other_start) > HANDOFF_OVERLAP:
+            record.status = RecordStatus.REJECTED
+            record.reject_reason = "与合作方核实的行程重复，已以核实记录为准"
+            superseded.append(record)
+    db.session.flush()
+    return superseded
 
 
 def _refuse_replay(user_id: int, started_at: datetime, shape, start_cell: str, digest: str) -> None:
@@ -90,15 +120,16 @@ def _refuse_replay(user_id: int, started_at: datetime, shape, start_cell: str, d
             raise ImplausibleTrip("该轨迹与已提交的轨迹相同", details={"reason": "duplicate_track"})
 
 
-def _credit_within_daily_cap(user_id: int, mode: str, day, distance_km: Decimal) -> Decimal:
-    """Credit at most the day's cap per mode (kilometres) and a bounded number of trips a day."""
+def credit_within_daily_cap(user_id: int, mode: str, day, distance_km: Decimal) -> Decimal:
+    """Credit at most the day's cap per mode (kilometres) and a bounded number of trips a day
+    (GPS and partner trips together; a trip superseded by a verified one no longer counts)."""
     credited_today = db.session.scalar(
         select(func.sum(Record.quantity))
         .where(Record.user_id == user_id, Record.kind == "travel", Record.day == day,
-               Record.subtype == mode))
+               Record.subtype == mode, Record.status != RecordStatus.REJECTED))
     all_trips_today = db.session.scalar(
         select(func.count(Record.id)).where(Record.user_id == user_id, Record.kind == "travel",
-                                            Record.day == day))
+                                            Record.day == day, Record.status != RecordStatus.REJECTED))
     cap_km = current_app.config["TRIP_DAILY_CAP_KM"][mode]
     remaining = cap_km - (credited_today or Decimal(0))
     if remaining <= 0 or all_trips_today >= current_app.config["TRIP_DAILY_CAP_COUNT"]:

@@ -60,3 +60,10 @@ def test_every_response_carries_a_request_id(client):
 def test_the_admin_is_not_answered_with_json(client):
     response = client.get("/admin/nowhere")
     assert response.status_code == 404 and not response.is_json
+
+
+def test_a_value_the_database_cannot_store_is_bad_input_not_an_outage(client, login):
+    # PostgreSQL refuses NUL bytes in text (DataError): 422 like any bad input, never 503 "unavailable".
+    response = client.post("/api/v1/friends", headers=login(), json={"code": "AB\u0000CD"})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] in {"validation_error", "invalid_invite"}
