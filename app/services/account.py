@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
-from app.models import Account, Record, RecordStatus
+from app.models import Account, PeriodPoints, Record, RecordStatus
 from app.services import clock, leaderboard
 
 
@@ -24,26 +24,30 @@ class AccountSummary:
 
 # Built once, on the tables: GET /me reads it on every request, and building the ORM statements
 # each time cost more than the database takes to answer them.
-_ACCOUNTS, _RECORDS = Account.__table__, Record.__table__
+_ACCOUNTS, _RECORDS, _PERIODS = Account.__table__, Record.__table__, PeriodPoints.__table__
 _TOTALS = (
     select(_ACCOUNTS.c.balance_points, _ACCOUNTS.c.spent_points_total, _ACCOUNTS.c.co2_g_total,
            select(func.sum(_RECORDS.c.co2_g))
            .where(_RECORDS.c.user_id == bindparam("user_id"), _RECORDS.c.status == RecordStatus.CREDITED,
                   _RECORDS.c.day >= bindparam("year_start"))
+           .scalar_subquery(),
+           # The year's leaderboard total: earnings only (a refunded redemption is not earned).
+           select(_PERIODS.c.points)
+           .where(_PERIODS.c.period == "year", _PERIODS.c.period_start == bindparam("points_year_start"),
+                  _PERIODS.c.user_id == bindparam("user_id"))
            .scalar_subquery())
     .where(_ACCOUNTS.c.user_id == bindparam("user_id")))
 
 
 def account_summary(user_id: int) -> AccountSummary:
     now = clock.now()
-    balance, spent, co2_total, co2_year = db.session.execute(
-        _TOTALS, {"user_id": user_id, "year_start": date(clock.local_day(now).year, 1, 1)}).one()
-    # Points accumulate per calendar year in the users' time zone (seed §2.2: 每年累积): the year's
-    # leaderboard total, which counts earnings only (a refunded redemption is not earned).
-    earned_year = leaderboard.points_in_period(user_id, "year", now)
+    # Points accumulate per calendar year in the users' time zone (seed §2.2: 每年累积).
+    balance, spent, co2_total, co2_year, earned_year = db.session.execute(_TOTALS, {
+        "user_id": user_id, "year_start": date(clock.local_day(now).year, 1, 1),
+        "points_year_start": leaderboard.period_starts(now)["year"]}).one()
     return AccountSummary(
         balance_points=balance,
-        earned_points_year=earned_year,
+        earned_points_year=earned_year if earned_year is not None else Decimal("0.0"),
         spent_points_total=spent,
         co2_g_total=co2_total,
         co2_g_year=co2_year or Decimal("0.00"),
