@@ -5,10 +5,13 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from app.backup import backup_command
 from app.services import idempotency, photos, privacy, staff, trips
 
 
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(backup_command)  # `flask backup DEST` (app/backup.py)
+
     @app.cli.command("purge")
     def purge() -> None:
         """Drop expired idempotency keys, staff sessions and login attempts, reduce GPS tracks past their

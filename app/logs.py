@@ -1,40 +1,101 @@
-"""Structured one-line logs, each carrying the id of the request it belongs to."""
+"""Structured logs: one line per event (a JSON object when LOG_FORMAT=json), each carrying the id of the
+request it belongs to, and one access line per request written by the app itself."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import time
 import uuid
+from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from flask import Flask, g, has_request_context, request
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+ACCESS_LOGGER = "app.access"
+# What an access line adds to the standard fields. Never headers, query strings, bodies or tokens.
+ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "user_id", "staff_id")
 
 
 class RequestIdFilter(logging.Filter):
+    """Stamps every record with the current request's id (None outside a request)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        record.request_id = g.get("request_id") if has_request_context() else None
         return True
 
 
+class JsonFormatter(logging.Formatter):
+    """{"time", "level", "logger", "message", "request_id", ...access fields, "exception"?} on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        for field in ACCESS_FIELDS:
+            if (value := getattr(record, field, None)) is not None:
+                entry[field] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s request_id=%(request_id)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.request_id = getattr(record, "request_id", None) or "-"
+        return super().format(record)
+
+
 def configure_logging(app: Flask) -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s request_id=%(request_id)s %(name)s: %(message)s"))
+    """One handler on the root logger (so every module's logger goes through it), in the app's format.
+
+    Logging is per process: when several apps are built in one process (tests), the last one's
+    LOG_FORMAT applies to all.
+    """
     root = logging.getLogger()
-    if not any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
+    handler = next((h for h in root.handlers if any(isinstance(f, RequestIdFilter) for f in h.filters)), None)
+    if handler is None:
+        handler = logging.StreamHandler()
+        handler.addFilter(RequestIdFilter())
         root.addHandler(handler)
+    handler.setFormatter(JsonFormatter() if app.config.get("LOG_FORMAT") == "json" else TextFormatter())
     root.setLevel(logging.INFO)
     # urllib3 at DEBUG logs WeChat's request line, which carries the app secret.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    access = logging.getLogger(ACCESS_LOGGER)
 
     @app.before_request
     def _assign_request_id():
+        g.request_started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
     @app.after_request
-    def _echo_request_id(response):
+    def _log_and_echo_request_id(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        started = g.get("request_started")
+        duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+        fields = {"method": request.method, "path": request.path, "status": response.status_code,
+                  "duration_ms": duration_ms, "user_id": _identity(g.get("current_user")),
+                  "staff_id": _identity(g.get("_login_user"))}  # flask-login's loaded staff member
+        access.info("%s %s %s %sms", request.method, request.path, response.status_code, duration_ms,
+                    extra=fields)
         return response
+
+
+def _identity(instance: object) -> int | None:
+    """The primary key of a loaded row, read without touching the database (which may be down)."""
+    state = sa.inspect(instance, raiseerr=False) if instance is not None else None
+    identity = getattr(state, "identity", None)
+    return identity[0] if identity else None

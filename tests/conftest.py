@@ -7,6 +7,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -48,6 +49,13 @@ def database_url(tmp_path_factory) -> Iterator[str]:
     if not given:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
+    with server_database(given) as url:
+        yield url
+
+
+@contextmanager
+def server_database(given: str) -> Iterator[str]:
+    """A fresh, empty database on the PostgreSQL or MariaDB server `given` names, dropped afterwards."""
     url = make_url(given)
     name = f"{url.database}_{os.getpid()}_{secrets.token_hex(3)}"
     server = sa.create_engine(url, isolation_level="AUTOCOMMIT")

@@ -1,0 +1,25 @@
+"""A WeChat that stops answering costs a login only the configured timeout, never a worker."""
+
+from app import create_app
+
+HANG_S = 30  # far longer than the timeout: only the client's own timeout can end the wait early
+
+
+def test_login_answers_502_when_its_read_timeout_fires_not_when_wechat_hangs_up(app, fake_wechat):
+    impatient = create_app("testing", {
+        **{key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "UPLOAD_DIR", "WECHAT_API_BASE",
+                                            "WECHAT_APPID", "WECHAT_SECRET")},
+        "WECHAT_TIMEOUT": (0.5, 0.5)})
+    fake_wechat.hang_next(seconds=HANG_S)
+    client = impatient.test_client()
+    response = client.post("/api/v1/auth/login", json={
+        "code": fake_wechat.issue_code("openid-waiting"), "privacy_version": app.config["PRIVACY_POLICY_VERSION"]})
+    assert response.status_code == 502
+    # "timeout", not "connection_error": the client gave up, WeChat had not hung up yet.
+    error = response.get_json()["error"]
+    assert (error["code"], error["details"]) == ("wechat_unavailable", {"cause": "timeout"})
+
+    # The same app serves the next login at once, WeChat answering again.
+    again = client.post("/api/v1/auth/login", json={
+        "code": fake_wechat.issue_code("openid-waiting"), "privacy_version": app.config["PRIVACY_POLICY_VERSION"]})
+    assert again.status_code == 200
