@@ -116,14 +116,15 @@ class Gunicorn:
 @pytest.fixture
 def gunicorn(faults_app, tmp_path) -> Iterator[Gunicorn]:
     port = int(refused_base_url().rsplit(":", 1)[1])
-    env = {**os.environ, "FAULTS_DATABASE_URL": faults_app.config["SQLALCHEMY_DATABASE_URI"],
-           "FAULTS_UPLOAD_DIR": faults_app.config["UPLOAD_DIR"], "GUNICORN_BIND": f"127.0.0.1:{port}",
+    overrides = {"SQLALCHEMY_DATABASE_URI": faults_app.config["SQLALCHEMY_DATABASE_URI"],
+                 "UPLOAD_DIR": faults_app.config["UPLOAD_DIR"]}
+    env = {**os.environ, "TEST_APP_OVERRIDES": json.dumps(overrides), "GUNICORN_BIND": f"127.0.0.1:{port}",
            "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "1", "GUNICORN_GRACEFUL_TIMEOUT": "5",
            "LOG_FORMAT": "json"}
     log = tmp_path / "gunicorn.log"
     with open(log, "wb") as out:
         master = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-                                   "tests.gunicorn_faults_app:app"], cwd=ROOT, env=env, stdout=out,
+                                   "tests.gunicorn_app:create()"], cwd=ROOT, env=env, stdout=out,
                                   stderr=subprocess.STDOUT)
     server = Gunicorn(f"http://127.0.0.1:{port}", master, log)
     try:
