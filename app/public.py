@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Blueprint, current_app, render_template
 
-from app.services import health, stats
+from app.services import accounting, clock, explanations, health, stats
 from app.services.notifications import KIND_NAMES
 
 bp = Blueprint("public", __name__)
@@ -45,7 +45,8 @@ def dashboard():
     figures = stats.public_stats()
     html = render_template("public/dashboard.html", figures=figures, chart=day_chart(figures.series),
                            kinds=kind_bars(figures.by_kind), kind_names=KIND_NAMES, refresh=REFRESH_SECONDS,
-                           weight=weight)
+                           weight=weight, catalog=accounting.current_catalog(clock.now()),
+                           subtype_names=explanations.SUBTYPE_NAMES, unit_names=explanations.UNIT_NAMES)
     max_age = current_app.config["STATS_CACHE_SECONDS"]
     return html, 200, {"Content-Security-Policy": DASHBOARD_CSP, "Cache-Control": f"public, max-age={max_age}",
                        "X-Content-Type-Options": "nosniff"}

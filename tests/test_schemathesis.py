@@ -55,8 +55,14 @@ def give_the_user_one_of_everything(app, client, login, headers) -> dict[str, in
     invite = client.post("/api/v1/friends/invites", headers=login("fuzz-friend")).get_json()
     friend = client.post("/api/v1/friends", headers=headers, json={"code": invite["code"]})
     assert friend.status_code == 201
+    refused = post_trip(client, headers, tracks.realistic_track("bike", km=5.0, start=hours_ago(6), cruise_kmh=50,
+                                                                seed=9, route_seed=9))
+    assert "refusal_id" in refused.get_json()["error"].get("details", {}), refused.get_json()
+    appeal = client.post("/api/v1/appeals", headers=headers, json={
+        "trip_refusal_id": refused.get_json()["error"]["details"]["refusal_id"], "text": "电助力自行车"})
+    assert appeal.status_code == 201, appeal.get_json()
     return {"photo_id": photo.get_json()["photo"]["id"], "reward_id": reward_id, "activity_id": activity_id,
-            "user_id": friend.get_json()["id"], "article_id": save_article(app)}
+            "user_id": friend.get_json()["id"], "article_id": save_article(app), "appeal_id": appeal.get_json()["id"]}
 
 
 def test_every_operation_keeps_its_documented_contract_under_fuzzing(app, client, login):

@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
 # Navigation after the review queue: (endpoint, label, admins only). A section appears once its
 # view is registered, so each area's module adds its pages without touching the layout.
 SECTIONS = (
+    ("admin.appeals_queue", "申诉", False),
     ("admin.dashboard", "运营概览", False),
     ("admin.rewards", "奖励", True),
     ("admin.redemptions", "兑换记录", True),
@@ -36,6 +37,7 @@ SECTIONS = (
     ("admin.tips", "减排建议", True),
     ("admin.activities", "活动", True),
     ("admin.partners", "合作方", True),
+    ("admin.factors", "排放因子", True),
     ("admin.audit", "审计日志", True),
 )
 
@@ -108,3 +110,5 @@ def _domain_error(exc: DomainError):
 
 from app.admin import activities, audit, auth, content, dashboard, reviews, rewards  # noqa: E402,F401  (routes)
 from app.admin import partners  # noqa: E402,F401  (routes)
+from app.admin import appeals  # noqa: E402,F401  (routes)
+from app.admin import factors  # noqa: E402,F401  (routes)

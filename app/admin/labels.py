@@ -20,7 +20,8 @@ STATUS_STYLES = {RecordStatus.PENDING: "warning", RecordStatus.CREDITED: "succes
 ROLES = {"moderator": "审核员", "admin": "管理员"}
 DATA_FIELDS = {"weight_kg": "重量（千克）", "claimed_weight_kg": "申报重量（千克）", "meal": "餐次", "date": "日期",
                "reason": "原因", "kind": "行为", "points": "积分", "co2_g": "减排量（克）", "ip": "IP 地址",
-               "role": "角色"}
+               "role": "角色", "subtype": "类别", "version": "版本", "grams_per_unit": "每单位克数", "unit": "单位",
+               "valid_from": "生效时间", "source": "来源", "previous_grams_per_unit": "原每单位克数"}
 ACTIONS = {"record_approve": "通过", "record_reject": "驳回", "staff_created": "创建账号",
            "staff_login": "登录", "staff_logout": "退出", "password_changed": "修改密码",
            "reward_created": "新建奖励", "reward_updated": "修改奖励", "redemption_cancel": "取消兑换",
@@ -29,7 +30,8 @@ ACTIONS = {"record_approve": "通过", "record_reject": "驳回", "staff_created
            "activity_created": "新建活动", "activity_updated": "修改活动", "activity_cancelled": "取消活动",
            "activity_checkin": "活动签到", "account_deleted": "用户注销账户",
            "partner_create": "新建合作方", "partner_rotate": "更换合作方密钥",
-           "partner_suspend": "暂停合作方", "partner_resume": "恢复合作方"}
+           "partner_suspend": "暂停合作方", "partner_resume": "恢复合作方",
+           "factor_published": "发布排放因子", "appeal_grant": "批准申诉", "appeal_deny": "驳回申诉"}
 
 
 def plain(number: Decimal | None) -> str:

@@ -11,7 +11,7 @@ from app.admin.forms import DecisionForm
 from app.admin.labels import DATA_FIELDS, decision_summary
 from app.errors import ValidationFailed
 from app.models import StaffRole
-from app.services import moderation
+from app.services import explanations, moderation
 
 QUEUE_PAGE = 50
 REVIEWERS = (StaffRole.MODERATOR, StaffRole.ADMIN)
@@ -36,7 +36,8 @@ def _detail_page(record_id: int, form: DecisionForm, status: int = 200):
     detail = moderation.review_detail(record_id)
     if not form.is_submitted() and detail.record.kind == "recycling":
         form.weight_kg.data = str(detail.record.quantity)
-    return render_template("admin/review.html", detail=detail, form=form), status
+    return render_template("admin/review.html", detail=detail, form=form,
+                           explanation=explanations.explain(detail.record)), status
 
 
 @bp.get("/reviews/<int:record_id>")

@@ -5,6 +5,6 @@ from app.api.openapi import ApiBlueprint
 bp = ApiBlueprint("api", __name__)
 
 from app.api import (  # noqa: E402,F401  (routes)
-    account, activities, auth, bedtimes, content, docs, factors, friends, photos, privacy, records, rewards,
+    account, activities, appeals, auth, bedtimes, content, docs, factors, friends, photos, privacy, records, rewards,
     stats, trips,
 )

@@ -9,7 +9,7 @@ from flask import g
 
 from app.api import bp
 from app.api.auth import login_required
-from app.api.schemas import Grams, Number, Points, Response
+from app.api.schemas import Explanation, Grams, Number, Points, Response
 from app.services import privacy
 
 
@@ -77,6 +77,7 @@ class ExportRecord(Response):
     factor: ExportFactor
     photo_id: int | None
     trip: ExportTrip | None = None
+    explanation: Explanation
 
 
 class ExportPhoto(Response):
@@ -148,6 +149,29 @@ class ExportPartnerBinding(Response):
     revoked_at: datetime | None
 
 
+class ExportTripRefusal(Response):
+    id: int
+    mode: str
+    reason: str
+    distance_km: Number | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    point_count: int
+    created_at: datetime
+    track: list[dict[str, Any]] | None  # null once past TRACK_RETENTION_DAYS
+
+
+class ExportAppeal(Response):
+    id: int
+    record_id: int | None
+    trip_refusal_id: int | None
+    text: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    outcome_reason: str | None
+
+
 class ExportSession(Response):
     id: int
     created_at: datetime
@@ -178,6 +202,8 @@ class ExportOut(Response):
     leaderboard_points: list[ExportPeriodPoints]
     activity_signups: list[ExportSignup]
     partner_bindings: list[ExportPartnerBinding]
+    trip_refusals: list[ExportTripRefusal]
+    appeals: list[ExportAppeal]
     sessions: list[ExportSession]
     idempotency_keys: list[ExportIdempotencyKey]
 
@@ -205,13 +231,13 @@ def delete_me():
     """Delete the account (PIPL right of erasure)
 
     204, and the token stops working at once. Erased: profile, WeChat ids, consents, sessions, photo
-    files, GPS tracks, friendships and invite codes, leaderboard rows, open activity sign-ups (spots
-    given back), stored idempotent answers; pending photo records leave the review queue (rejected,
-    reason 用户已注销账户). Kept, linked to nobody: records and ledger entries (public totals do not
-    change), redemptions with coupon codes (the operator's accounts), attendance that earned points,
-    and the photos' fingerprints (SHA-256 and perceptual hashes; not an image), which stop anyone
-    reusing the photos for points. Logging in again with the same WeChat account starts a new, empty
-    account.
+    files, GPS tracks (refused trips' too), appeal texts (pending appeals withdrawn), friendships and
+    invite codes, leaderboard rows, open activity sign-ups (spots given back), stored idempotent answers;
+    pending photo records leave the review queue (rejected, reason 用户已注销账户). Kept, linked to
+    nobody: records and ledger entries (public totals do not change), redemptions with coupon codes
+    (the operator's accounts), attendance that earned points, and the photos' fingerprints (SHA-256 and
+    perceptual hashes; not an image), which stop anyone reusing the photos for points. Logging in again
+    with the same WeChat account starts a new, empty account.
     """
     privacy.delete_account(g.current_user.id)
     return "", 204

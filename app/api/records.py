@@ -11,7 +11,7 @@ from app.api.auth import login_required
 from app.api.schemas import (
     RECORD_KINDS, RECORD_STATUSES, BlankIsDefault, LedgerPage, PageQuery, RecordPage, ledger_json, record_json,
 )
-from app.services import records
+from app.services import explanations, records
 
 
 class RecordQuery(PageQuery):
@@ -25,7 +25,8 @@ def list_records(query: RecordQuery):
     """The user's own records, newest first"""
     rows, next_cursor = records.list_records(g.current_user.id, kind=query.kind, status=query.status,
                                              limit=query.limit, cursor=query.cursor)
-    return {"items": [record_json(r) for r in rows], "next_cursor": next_cursor}
+    items = [record_json(r, e) for r, e in zip(rows, explanations.explain_all(rows), strict=True)]
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @bp.get("/ledger", responses={200: LedgerPage})

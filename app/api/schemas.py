@@ -11,7 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from pydantic_core import PydanticUseDefault
 
 from app.models import EmissionFactor, LedgerEntry, Record, User
-from app.services import accounting
+from app.services import accounting, explanations
 from app.services.records import DEFAULT_LIMIT, MAX_LIMIT, RECORD_KINDS, RECORD_STATUSES
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL and MariaDB: a larger one is no id of ours
@@ -85,6 +85,47 @@ class PhotoRef(Response):
     image_url: str = Field(description="the owner's own image (bearer token required)")
 
 
+class ExplainedActivity(Response):
+    quantity: Number = Field(description="the credited amount, in unit")
+    unit: str
+    text: str = Field(description="what it is and where it comes from: 骑行 4.2 km（来自你的 GPS 轨迹）, "
+                                  "来自合作方「上海地铁」，已核实, 回收旧衣物 2.5 kg …")
+
+
+class ExplainedFactor(Response):
+    """The factor the record was computed with (kept by the record: a later version changes nothing)."""
+
+    grams_per_unit: Number
+    unit: str
+    version: int
+    valid_from: datetime
+    source: str = Field(description="where the figure comes from: the seed paper's Table 2, a methodology …")
+
+
+class Adjustment(Response):
+    """A cap, correction or reversal applied to the record, with its amounts."""
+
+    type: Literal["daily_cap", "bedtime_cap", "moderator_correction", "reversal"]
+    text: str
+    before: Number | None = Field(None, description="the amount before (reported, travelled, claimed)")
+    after: Number | None = Field(None, description="the amount credited")
+    unit: str | None = None
+    points: Points | None = Field(None, description="signed points moved by it (a reversal is negative)")
+    at: datetime | None = None
+
+
+class Explanation(Response):
+    """Why N grams: activity data × the record's own factor = co2_g; co2_g × POINTS_PER_GRAM = points
+    (both half-up), then any cap, correction or reversal, and where the record stands."""
+
+    activity: ExplainedActivity
+    factor: ExplainedFactor
+    co2_g: str = Field(description="the formula: 4.2 km × 48 g/km = 201.60 g")
+    points: str = Field(description="the formula: 201.60 g × 0.1 积分/g = 20.2 积分（四舍五入到 0.1）")
+    adjustments: list[Adjustment]
+    status: str = Field(description="已计入 … / 待审核 … / 已驳回：<reason>")
+
+
 class RecordOut(Response):
     """A recorded behaviour. Kind-specific fields appear with their kind: bedtime (night, bedtime,
     minutes_early), recycling (material, weight_kg), meal (meal, date), photos (photo,
@@ -101,6 +142,9 @@ class RecordOut(Response):
     quantity: Number = Field(description="credited amount, in unit")
     unit: str
     factor: FactorUsed
+    source: str = Field(description='"user" (the mini program) or "partner:<id>" (an operator)')
+    verified: bool = Field(description="seen by the operator itself (a partner), not only claimed")
+    explanation: Explanation
     reject_reason: str | None = None
     night: date | None = None
     bedtime: str | None = None
@@ -175,12 +219,15 @@ def factor_json(factor: EmissionFactor) -> dict:
             "source": factor.source}
 
 
-def record_json(record: Record) -> dict:
+def record_json(record: Record, explanation: dict | None = None) -> dict:
+    """A record in the contract's shape; pass its explanation when a page explains many at once."""
     body = {"id": record.id, "kind": record.kind, "subtype": record.subtype, "status": record.status,
             "co2_g": record.co2_g, "points": record.points, "created_at": record.created_at.isoformat(),
             "day": record.day.isoformat(), "quantity": plain(record.quantity), "unit": record.unit,
             "factor": {"grams_per_unit": plain(record.factor.grams_per_unit),
-                       "unit": record.factor.unit, "version": record.factor.version}}
+                       "unit": record.factor.unit, "version": record.factor.version},
+            "source": record.source, "verified": record.verified,
+            "explanation": explanation if explanation is not None else explanations.explain(record)}
     if record.reject_reason:
         body["reject_reason"] = record.reject_reason
     if record.kind == "bedtime" and record.data:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import bp
 from app.api.auth import login_required
+from app.api.errors import domain_error_response
 from app.api.idempotency import idempotent
 from app.api.openapi import refuses
 from app.api.schemas import RecordOut, Request, record_json
@@ -37,7 +38,15 @@ class TripIn(Request):
 @login_required
 @idempotent
 def record_trip(body: TripIn):
-    """Record a trip: distance from the track (great-circle), credited at once if the mode explains it"""
+    """Record a trip: distance from the track (great-circle), credited at once if the mode explains it
+
+    A refused trip (422 implausible_trip) credits nothing; it is kept for an appeal: details.refusal_id.
+    """
     # The points as sent: the service parses them and fingerprints the raw track against replays.
-    record = trips.record_trip(g.current_user.id, body.mode, request.get_json()["track"])
+    try:
+        record = trips.record_trip(g.current_user.id, body.mode, request.get_json()["track"])
+    except ImplausibleTrip as refusal:
+        # Answered, not raised: under an Idempotency-Key the request is one transaction, and the kept
+        # refusal (details.refusal_id, for an appeal) must commit with the stored answer, not roll back.
+        return domain_error_response(refusal)
     return record_json(record), 201

@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the app see one metadata."""
 
 from app.models.activities import Activity, ActivitySignup
+from app.models.appeals import Appeal, AppealStatus, TripRefusal  # noqa: F401
 from app.models.content import Article, Tip
 from app.models.factors import EmissionFactor
 from app.models.idempotency import IdempotencyKey

@@ -15,7 +15,7 @@ from app.errors import DailyLimitReached, DuplicateRecord, IdempotencyConflict, 
 from app.models.partners import Partner, PartnerEvent
 from app.partner_api import bp
 from app.partner_api.schemas import EVENT_ADAPTER, EventOut, PartnerOut, event_request_body
-from app.services import partners
+from app.services import explanations, partners
 
 SECURITY_SCHEME_NAME = "partner_signature"
 _EXAMPLE = {"secret": "ps_EXAMPLE-secret-do-not-use", "method": "POST", "path": "/partner/v1/events",
@@ -114,7 +114,8 @@ def event_json(event: PartnerEvent) -> dict:
             "co2_g": record.co2_g, "points": record.points, "verified": record.verified, "source": record.source,
             "factor": {"grams_per_unit": plain(record.factor.grams_per_unit), "unit": record.factor.unit,
                        "version": record.factor.version},
-            "daily_cap_applied": bool((record.data or {}).get("daily_cap_applied"))}
+            "daily_cap_applied": bool((record.data or {}).get("daily_cap_applied")),
+            "explanation": explanations.explain(record)}
     if event.superseded_record_id is not None:
         body["replaced_user_record"] = True
     return body

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
-from app.api.schemas import Grams, Number, Points, Request, Response
+from app.api.schemas import Explanation, Grams, Number, Points, Request, Response
 from app.services import partners
 
 _EVENT_ID = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]{1,64}$",
@@ -78,6 +78,7 @@ class CreditOut(Response):
     source: str = Field(description='"partner:<your partner id>"')
     factor: dict = Field(description="grams_per_unit, unit and version of the factor used")
     daily_cap_applied: bool
+    explanation: Explanation = Field(description="why these grams, as the user sees it in the mini program")
 
 
 class EventOut(Response):

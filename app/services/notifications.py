@@ -36,3 +36,23 @@ def record_decided(record: Record) -> bool:
         log.warning("review message for record %s not sent: %s", record.id, exc.details)
         return False
     return True
+
+
+def appeal_decided(appeal) -> bool:
+    """Tell the user their appeal was granted or denied, with the moderator's reason (best effort,
+    after the decision committed, like record_decided)."""
+    template_id = current_app.config.get("WECHAT_REVIEW_TEMPLATE_ID")
+    wechat = current_app.extensions["wechat"]
+    if not template_id or not wechat.appid:
+        return False
+    user = db.session.get(User, appeal.user_id)
+    if user is None or not user.openid or user.openid.startswith("dev_"):
+        return False
+    data = {"thing1": "申诉", "phrase2": "申诉通过" if appeal.status == "granted" else "申诉未通过",
+            "thing3": (appeal.outcome_reason or "")[:20]}
+    try:
+        wechat.send_subscribe_message(user.openid, template_id, data, page=f"pages/appeals/detail?id={appeal.id}")
+    except WechatUnavailable as exc:
+        log.warning("appeal message for appeal %s not sent: %s", appeal.id, exc.details)
+        return False
+    return True

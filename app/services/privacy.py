@@ -11,8 +11,9 @@ What deletion keeps, and why:
   They are not an image and no image can be rebuilt from them; they keep a deleted user's photo from
   being uploaded again for points by someone else. The photo files themselves are erased.
 Everything else that is personal goes: profile, WeChat openid/unionid/session_key, consents, tokens,
-raw GPS tracks and their shapes, photo files, friendships and invite codes, leaderboard rows, activity
-sign-ups (except attendance that earned points, kept anonymised for the ledger), stored idempotent answers.
+raw GPS tracks and their shapes (refused trips' too), appeal texts (pending appeals withdrawn), photo files,
+friendships and invite codes, leaderboard rows, activity sign-ups (except attendance that earned points,
+kept anonymised for the ledger), stored idempotent answers.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from app.models import (
     Account, Activity, ActivitySignup, AuditEntry, AuthToken, Consent, FriendInvite, Friendship, IdempotencyKey,
     LedgerEntry, PeriodPoints, Photo, Record, RecordStatus, Redemption, Reward, Trip, User,
 )
-from app.services import clock, friends, leaderboard, partners
+from app.services import appeals, clock, explanations, friends, leaderboard, partners
 from app.services.storage import storage
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,7 @@ def export_user_data(user_id: int) -> dict:
                                 for c in _rows(Consent, Consent.user_id == user_id)]},
         "account": {"balance_points": account.balance_points, "earned_points_total": account.earned_points_total,
                     "spent_points_total": account.spent_points_total, "co2_g_total": account.co2_g_total},
-        "records": [_record(r) for r in db.session.scalars(
-            select(Record).where(Record.user_id == user_id).order_by(Record.id)
-            .options(selectinload(Record.factor), selectinload(Record.photo), selectinload(Record.trip)))],
+        "records": _records(user_id),
         "photos": [_photo(p) for p in _rows(Photo, Photo.user_id == user_id)],
         "ledger": [{"id": e.id, "points": e.points, "reason": e.reason, "record_id": e.record_id,
                     "redemption_id": e.redemption_id, "signup_id": e.signup_id, "created_at": e.created_at}
@@ -89,6 +88,7 @@ def export_user_data(user_id: int) -> dict:
             select(ActivitySignup, Activity).join(Activity, Activity.id == ActivitySignup.activity_id)
             .where(ActivitySignup.user_id == user_id).order_by(ActivitySignup.id))],
         "partner_bindings": partners.export_bindings(user_id),
+        **appeals.export_for(user_id),  # trip_refusals, appeals
         "sessions": [{"id": t.id, "created_at": t.created_at, "expires_at": t.expires_at, "revoked_at": t.revoked_at}
                      for t in _rows(AuthToken, AuthToken.user_id == user_id)],
         "idempotency_keys": [{"key": k.key, "claimed_at": k.claimed_at, "expires_at": k.expires_at,
@@ -99,6 +99,13 @@ def export_user_data(user_id: int) -> dict:
 
 def _rows(model, condition) -> Iterable:
     return db.session.scalars(select(model).where(condition).order_by(model.id))
+
+
+def _records(user_id: int) -> list[dict]:
+    records = db.session.scalars(
+        select(Record).where(Record.user_id == user_id).order_by(Record.id)
+        .options(selectinload(Record.factor), selectinload(Record.photo), selectinload(Record.trip))).all()
+    return [{**_record(r), "explanation": e} for r, e in zip(records, explanations.explain_all(records), strict=True)]
 
 
 def _record(record: Record) -> dict:
@@ -166,6 +173,7 @@ def delete_account(user_id: int) -> None:
         friends.forget_user(user_id)
         leaderboard.forget_user(user_id)
         partners.forget_user(user_id)
+        appeals.forget_user(user_id, now)
         for model in (IdempotencyKey, AuthToken, Consent):
             db.session.execute(delete(model).where(model.user_id == user_id)
                                .execution_options(synchronize_session=False))

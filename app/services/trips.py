@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from app.database import write_transaction
 from app.errors import DailyLimitReached, ImplausibleTrip, ValidationFailed
 from app.extensions import db
-from app.models import Account, Record, RecordStatus, Trip
+from app.models import Account, Appeal, AppealStatus, Record, RecordStatus, Trip, TripRefusal
 from app.models.types import utcnow
 from app.services import accounting, clock, ledger
 from app.services import track_analysis as tracks
@@ -27,10 +27,39 @@ HANDOFF_OVERLAP = timedelta(minutes=2)
 
 
 def record_trip(user_id: int, mode: object, raw_track: object, now: datetime | None = None) -> Record:
+    """Credit a plausible trip; an implausible one is refused (ImplausibleTrip) and kept as a
+    TripRefusal that the user may appeal, its id in the refusal's details.refusal_id."""
     if mode not in MODES:
         raise ValidationFailed(details={"field": "mode", "allowed": list(MODES)})
     now = now or clock.now()
     points = tracks.parse_track(raw_track)
+    try:
+        return _credit_trip(user_id, mode, raw_track, points, now)
+    except ImplausibleTrip as refusal:
+        # After the refused transaction rolled back (nothing credited), in a short one of its own.
+        # Under an Idempotency-Key the whole request is one transaction: the view answers the 422
+        # without raising, so that this row commits together with the stored answer.
+        refusal.details["refusal_id"] = keep_refusal(user_id, mode, raw_track, points, refusal, now).id
+        raise
+
+
+def keep_refusal(user_id: int, mode: str, raw_track: list, points: list[tracks.TrackPoint],
+                 refusal: ImplausibleTrip, now: datetime) -> TripRefusal:
+    measurable = len(points) >= 2
+    with write_transaction():
+        row = TripRefusal(
+            user_id=user_id, mode=mode, reason=str(refusal.details.get("reason", "implausible"))[:32],
+            details=dict(refusal.details), point_count=len(points), track=raw_track, track_digest=_digest(raw_track),
+            distance_km=tracks.track_distance_km(points) if measurable else None,
+            started_at=min(p.t for p in points) if points else None,
+            ended_at=max(p.t for p in points) if points else None, created_at=now)
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def _credit_trip(user_id: int, mode: str, raw_track: list, points: list[tracks.TrackPoint],
+                 now: datetime) -> Record:
     summary = tracks.check_plausible(mode, points, now, tracks.DEFAULT_RULES[mode])
     shape = tracks.track_shape(points)
     start_cell, end_cell = tracks.shape_cells(shape)
@@ -139,9 +168,18 @@ def credit_within_daily_cap(user_id: int, mode: str, day, distance_km: Decimal) 
 
 
 def purge_old_tracks(now: datetime | None = None) -> int:
-    """Reduce trips older than TRACK_RETENTION_DAYS to their summary (raw points and shape dropped)."""
+    """Reduce trips older than TRACK_RETENTION_DAYS to their summary (raw points and shape dropped),
+    refused trips too (kept while an appeal of theirs is pending)."""
     cutoff = (now or utcnow()) - timedelta(days=current_app.config["TRACK_RETENTION_DAYS"])
     with write_transaction():
-        return db.session.execute(
+        reduced = db.session.execute(
             update(Trip).where(Trip.ended_at < cutoff, Trip.track.is_not(None))
             .values(track=None, shape=None).execution_options(synchronize_session=False)).rowcount
+        # A refused trip's track is evidence for its appeal: kept while one is pending.
+        appealed = select(Appeal.trip_refusal_id).where(Appeal.status == AppealStatus.PENDING,
+                                                        Appeal.trip_refusal_id.is_not(None))
+        refused = db.session.execute(
+            update(TripRefusal).where(TripRefusal.created_at < cutoff, TripRefusal.track.is_not(None),
+                                      TripRefusal.id.not_in(appealed))
+            .values(track=None).execution_options(synchronize_session=False)).rowcount
+        return reduced + refused

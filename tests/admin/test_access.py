@@ -14,11 +14,13 @@ PAGES = ["/admin/", "/admin/reviews", "/admin/reviews?after=3", "/admin/reviews/
          "/admin/articles", "/admin/articles/new", "/admin/articles/1", "/admin/articles/1/cover",
          "/admin/tips", "/admin/tips/new", "/admin/tips/1",
          "/admin/activities", "/admin/activities/new", "/admin/activities/1", "/admin/activities/1/edit",
-         "/admin/partners", "/admin/partners/1/events"]
+         "/admin/partners", "/admin/partners/1/events", "/admin/factors",
+         "/admin/appeals", "/admin/appeals?after=3", "/admin/appeals/1"]
 # Routes that only take POST: anonymous posts must be sent to login too.
 POST_ONLY = ["/admin/reviews/1", "/admin/logout", "/admin/password", "/admin/redemptions/1/cancel",
              "/admin/articles/1/delete", "/admin/tips/1/delete", "/admin/activities/1/cancel",
-             "/admin/activities/1/signups/1/checkin", "/admin/partners/1/rotate", "/admin/partners/1/status"]
+             "/admin/activities/1/signups/1/checkin", "/admin/partners/1/rotate", "/admin/partners/1/status",
+             "/admin/appeals/1"]
 
 
 @pytest.mark.parametrize("path", PAGES)
