@@ -57,6 +57,9 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
+_PROBES = frozenset({"/healthz", "/readyz"})
+
+
 def configure_logging(app: Flask) -> None:
     """One handler on the root logger (so every module's logger goes through it), in the app's format.
 
@@ -84,6 +87,8 @@ def configure_logging(app: Flask) -> None:
     @app.after_request
     def _log_and_echo_request_id(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if request.path in _PROBES and response.status_code < 400:
+            return response  # a load balancer asks every few seconds: only failures are news
         started = g.get("request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
         fields = {"method": request.method, "path": request.path, "status": response.status_code,
