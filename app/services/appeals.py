@@ -17,8 +17,8 @@ from app.models import Appeal, AppealStatus, AuditEntry, Photo, Record, RecordSt
 from app.models.types import utcnow
 from app.services import accounting, clock, ledger, notifications, trips
 from app.services import track_analysis as tracks
-from app.services.photos import Behaviour, _refuse_daily_excess
-from app.services.records import _page
+from app.services.photos import Behaviour, refuse_daily_excess
+from app.services.records import newest_first_page
 
 MAX_TEXT = 500
 MAX_REASON = 255
@@ -97,7 +97,7 @@ def _with_results():
 
 def list_appeals(user_id: int, *, limit: int, cursor: str | None) -> tuple[list[Appeal], str | None]:
     """The user's own appeals, newest first, a page at a time."""
-    return _page(_with_results().where(Appeal.user_id == user_id), Appeal, limit, cursor)
+    return newest_first_page(_with_results().where(Appeal.user_id == user_id), Appeal, limit, cursor)
 
 
 def user_appeal(user_id: int, appeal_id: int) -> Appeal:
@@ -192,7 +192,7 @@ def _credit_rejected_record(record: Record, staff_id: int, now: datetime) -> Rec
     dedup_key = f"meal:{data['date']}:{data['meal']}" if record.kind == "meal" else None
     # The daily caps and the one-meal-per-slot rule as they stand now: a meal recorded again since the
     # rejection, or a day filled up since, is refused (409), and the moderator can deny with that reason.
-    _refuse_daily_excess(record.user_id, Behaviour(record.kind, record.subtype, record.quantity, record.unit,
+    refuse_daily_excess(record.user_id, Behaviour(record.kind, record.subtype, record.quantity, record.unit,
                                                    record.day, dedup_key, data))
     changed = db.session.execute(
         update(Record).where(Record.id == record.id, Record.status == RecordStatus.REJECTED)

@@ -106,7 +106,7 @@ def submit_photo(user_id: int, data: bytes, kind: object, form: dict, now: datet
     try:
         with write_transaction():
             _lock_duplicate_check()
-            _refuse_daily_excess(user_id, behaviour)
+            refuse_daily_excess(user_id, behaviour)
             suspect = _refuse_copies(sha256, fingerprint)
             record = Record(user_id=user_id, kind=behaviour.kind, subtype=behaviour.subtype,
                             status=RecordStatus.PENDING, quantity=behaviour.quantity, unit=behaviour.unit,
@@ -137,7 +137,7 @@ def _lock_duplicate_check() -> None:
         raise RuntimeError("the photo_dedup mutex row is missing: run `flask --app wsgi db upgrade`")
 
 
-def _refuse_daily_excess(user_id: int, behaviour: Behaviour) -> None:
+def refuse_daily_excess(user_id: int, behaviour: Behaviour) -> None:
     if behaviour.dedup_key is not None:
         taken = db.session.scalar(select(Record.id).where(Record.user_id == user_id,
                                                           Record.dedup_key == behaviour.dedup_key))

@@ -17,14 +17,6 @@ RECORD_STATUSES = ("pending", "credited", "rejected")
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 
-def page_limit(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
-        raise ValidationFailed(details={"field": "limit", "problem": f"an integer from 1 to {MAX_LIMIT}"})
-    return int(value)
-
-
 def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
 
@@ -42,7 +34,8 @@ def decode_cursor(cursor: str | None) -> int | None:
     raise ValidationFailed(details={"field": "cursor", "problem": "not a cursor this server gave"})
 
 
-def _page(query, model, limit: int, cursor: str | None):
+def newest_first_page(query, model, limit: int, cursor: str | None):
+    """One page of `query`'s rows, newest (highest id) first, and the cursor of the next page or None."""
     before = decode_cursor(cursor)
     if before is not None:
         query = query.where(model.id < before)
@@ -62,8 +55,8 @@ def list_records(user_id: int, *, kind: str | None, status: str | None, limit: i
         query = query.where(Record.kind == kind)
     if status:
         query = query.where(Record.status == status)
-    return _page(query, Record, limit, cursor)
+    return newest_first_page(query, Record, limit, cursor)
 
 
 def list_ledger(user_id: int, *, limit: int, cursor: str | None):
-    return _page(select(LedgerEntry).where(LedgerEntry.user_id == user_id), LedgerEntry, limit, cursor)
+    return newest_first_page(select(LedgerEntry).where(LedgerEntry.user_id == user_id), LedgerEntry, limit, cursor)
