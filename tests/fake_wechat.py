@@ -79,6 +79,10 @@ class FakeWechat:
         """Answer nothing for `seconds`, then hang up (set it longer than the client's read timeout)."""
         self._push("hang", seconds, times)
 
+    def drip_next(self, seconds_per_byte: float, times: int = 1) -> None:
+        """Answer a byte at a time, each sooner than a read timeout would notice, never finishing soon."""
+        self._push("drip", seconds_per_byte, times)
+
     def http_status_next(self, status: int, times: int = 1) -> None:
         self._push("status", status, times)
 
@@ -188,6 +192,21 @@ def _handler_for(fake: FakeWechat) -> type[BaseHTTPRequestHandler]:
                 self._send_raw(200, arg, "text/html")
             elif kind == "hang":
                 fake._stopping.wait(arg)
+                self.close_connection = True
+            elif kind == "drip":
+                data = json.dumps({"openid": "o-drip", "session_key": "k" * 24, "padding": " " * 200}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                for byte in data:
+                    if fake._stopping.wait(arg):
+                        break
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:  # the client gave up, as it should
+                        break
                 self.close_connection = True
             return True
 

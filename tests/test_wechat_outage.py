@@ -23,3 +23,16 @@ def test_login_answers_502_when_its_read_timeout_fires_not_when_wechat_hangs_up(
     again = client.post("/api/v1/auth/login", json={
         "code": fake_wechat.issue_code("openid-waiting"), "privacy_version": app.config["PRIVACY_POLICY_VERSION"]})
     assert again.status_code == 200
+
+
+def test_a_wechat_answering_a_byte_at_a_time_costs_a_login_only_the_timeout(app, fake_wechat):
+    """Each byte comes sooner than the read timeout; only the call's overall deadline ends the wait."""
+    impatient = create_app("testing", {
+        **{key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "UPLOAD_DIR", "WECHAT_API_BASE",
+                                            "WECHAT_APPID", "WECHAT_SECRET")},
+        "WECHAT_TIMEOUT": (0.5, 0.5)})
+    fake_wechat.drip_next(seconds_per_byte=0.1)  # a whole, valid answer after ~25 s: a login, if waited for
+    response = impatient.test_client().post("/api/v1/auth/login", json={
+        "code": fake_wechat.issue_code("openid-dripping"), "privacy_version": app.config["PRIVACY_POLICY_VERSION"]})
+    assert response.status_code == 502
+    assert response.get_json()["error"]["details"] == {"cause": "timeout"}

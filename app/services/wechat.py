@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -17,6 +18,21 @@ INVALID_CODE_ERRCODES = {40029, 40163}  # invalid (or expired) code; code alread
 RATE_LIMITED_ERRCODE = 45011  # 100 calls per user per minute
 RISK_BLOCKED_ERRCODE = 40226  # user blocked by WeChat as high-risk
 TOKEN_ERRCODES = {40001, 40014, 42001}  # access token invalid, malformed or expired
+
+
+MAX_BODY_BYTES = 1 << 20  # WeChat's answers are a few hundred bytes
+
+
+def _read_before(response: requests.Response, deadline: float) -> bytes | None:
+    """The body as it arrives (read1: whatever the socket has), or None once the deadline passes."""
+    content = bytearray()
+    while chunk := response.raw.read1(65536, decode_content=True):
+        content += chunk
+        if len(content) > MAX_BODY_BYTES:
+            raise WechatUnavailable(details={"cause": "bad_response"})
+        if time.monotonic() > deadline:
+            return None
+    return bytes(content)
 
 
 @dataclass(frozen=True)
@@ -106,39 +122,43 @@ class WechatClient:
             return
 
     def _post(self, path: str, params: dict[str, str] | None, payload: dict) -> dict:
-        try:
-            response = self.session.post(self.base_url + path, params=params, json=payload, timeout=self.timeout)
-        except requests.RequestException as exc:
-            cause = "timeout" if isinstance(exc, requests.Timeout) else "connection_error"
-            log.error("WeChat %s failed: %s", path, cause)
-            raise WechatUnavailable(details={"cause": cause}) from None
-        return self._json_body(path, response)
+        return self._call("POST", path, params=params, json=payload)
 
     def _get(self, path: str, params: dict[str, str]) -> dict:
-        """GET a WeChat endpoint and return its JSON body; any transport failure is WechatUnavailable.
+        return self._call("GET", path, params=params)
 
-        requests' exception messages include the full URL, secret included, so they are never logged
-        or chained (``from None``): only the failure's kind is reported.
+    def _call(self, method: str, path: str, **kwargs: object) -> dict:
+        """One WeChat call and its JSON body; any transport failure is WechatUnavailable.
+
+        The whole call has a deadline (connect + read timeout): requests times each read on its own,
+        so a WeChat answering a byte at a time could otherwise hold the worker for ever. requests'
+        exception messages include the full URL, secret included, so they are never logged or chained
+        (``from None``): only the failure's kind is reported.
         """
+        deadline = time.monotonic() + sum(self.timeout)
         try:
-            response = self.session.get(self.base_url + path, params=params, timeout=self.timeout)
+            with self.session.request(method, self.base_url + path, timeout=self.timeout, stream=True,
+                                      **kwargs) as response:
+                content = _read_before(response, deadline)
         except requests.Timeout:
             cause = "timeout"
         except requests.RequestException as exc:
             cause = "connection_error" if isinstance(exc, requests.ConnectionError) else "request_error"
         else:
-            return self._json_body(path, response)
+            if content is not None:
+                return self._json_body(path, response.status_code, content)
+            cause = "timeout"
         log.error("WeChat %s failed: %s", path, cause)
         raise WechatUnavailable(details={"cause": cause}) from None
 
     @staticmethod
-    def _json_body(path: str, response: requests.Response) -> dict:
-        if response.status_code != 200:
-            log.error("WeChat %s answered HTTP %s", path, response.status_code)
-            raise WechatUnavailable(details={"cause": "http_status", "http_status": response.status_code})
+    def _json_body(path: str, status_code: int, content: bytes) -> dict:
+        if status_code != 200:
+            log.error("WeChat %s answered HTTP %s", path, status_code)
+            raise WechatUnavailable(details={"cause": "http_status", "http_status": status_code})
         try:
             # WeChat sometimes labels JSON as text/plain, so parse whatever the content type says.
-            body = response.json()
+            body = json.loads(content)
         except ValueError:
             body = None
         if not isinstance(body, dict):
