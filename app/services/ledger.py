@@ -43,14 +43,16 @@ _MOVE_ACCOUNT = (
 
 def post_entry(user_id: int, points: Decimal, reason: str, *, record_id: int | None = None,
                redemption_id: int | None = None, signup_id: int | None = None,
-               co2_g: Decimal = Decimal(0), at: datetime | None = None) -> LedgerEntry:
+               co2_g: Decimal = Decimal(0), at: datetime | None = None,
+               earned_at: datetime | None = None) -> LedgerEntry:
     """Append one entry and move the account totals by it, in the caller's transaction.
 
     A debit is a conditional UPDATE (balance + points >= 0), so concurrent debits can never take a
     balance below zero however they interleave; the unique (record_id, reason) constraint refuses a
     second credit of the same record even when two requests race past every check in Python.
     An earning (LedgerReason.EARNINGS) also moves the leaderboards' week, month and year totals of
-    the period holding `at` (the entry's time, now by default), in this same transaction.
+    the period holding `earned_at` (default: `at`, the entry's time, now by default), in this same
+    transaction: a reversal takes its points from the week the reversed credit was earned in.
     """
     at = at or utcnow()
     with write_transaction():
@@ -69,7 +71,7 @@ def post_entry(user_id: int, points: Decimal, reason: str, *, record_id: int | N
         if reason in LedgerReason.EARNINGS:
             # After the account row is locked by the UPDATE above: one user's earnings queue up there,
             # so they never race to insert the same period row (MariaDB would answer with a deadlock).
-            leaderboard.add_earning(user_id, points, at)
+            leaderboard.add_earning(user_id, points, earned_at or at)
         return entry
 
 

@@ -446,7 +446,9 @@ def _reverse_credit(gps: Record, verified: Record) -> None:
     if points < gps.points:
         gps.data = {**(gps.data or {}), "unrecovered_points": str(gps.points - points)}
     if points > 0 or gps.co2_g > 0:
-        ledger.post_entry(gps.user_id, -points, LedgerReason.RECORD_REVERSAL, record_id=gps.id, co2_g=-gps.co2_g)
+        # Out of the boards' week, month and year the GPS trip was credited in (at once, when sent).
+        ledger.post_entry(gps.user_id, -points, LedgerReason.RECORD_REVERSAL, record_id=gps.id, co2_g=-gps.co2_g,
+                          earned_at=gps.created_at)
     gps.data = {**(gps.data or {}), "superseded_by_record_id": verified.id}
     db.session.flush()
 

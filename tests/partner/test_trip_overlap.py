@@ -6,7 +6,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import requests
+import sqlalchemy as sa
 
+from app.extensions import db
+from app.models import LedgerEntry, PeriodPoints, Record
+from app.services import leaderboard
 from tests import tracks
 from tests.partner.conftest import ago, bike_event
 
@@ -76,3 +80,39 @@ def test_a_hand_off_overlap_of_a_minute_leaves_both_trips_credited(live_server, 
     assert metro.status_code == 201 and "replaced_user_record" not in metro.json()
     records = requests.get(f"{live_server}/api/v1/records", headers=headers, timeout=10).json()["items"]
     assert [r["status"] for r in records] == ["credited", "credited"]
+
+
+def test_a_gps_trip_credited_last_week_is_taken_back_from_last_weeks_board(app, live_server, partner, bound_user):
+    """The partner's report arrives after the week turned: this week's board shows the verified trip's
+    points, not those minus the GPS trip's, and last week's loses the GPS trip."""
+    _, client = partner
+    headers, binding = bound_user()
+    track = tracks.realistic_track("bike", km=5.0, start=ago(hours=3))
+    gps = post_trip(live_server, headers, track)
+    assert gps.status_code == 201, gps.text
+    gps_points = Decimal(str(gps.json()["points"]))
+    # As if the GPS trip had been sent and credited eight days ago: its record, its credit and the
+    # week it counted for all move back (what a trip sent on Sunday night looks like on Monday).
+    with app.app_context():
+        record = db.session.get(Record, gps.json()["id"])
+        then = record.created_at - timedelta(days=8)
+        this_week, last_week = (leaderboard.period_starts(moment)["week"] for moment in (record.created_at, then))
+        record.created_at = then
+        db.session.execute(sa.update(LedgerEntry).where(LedgerEntry.record_id == record.id).values(created_at=then))
+        db.session.execute(sa.update(PeriodPoints).where(
+            PeriodPoints.user_id == record.user_id, PeriodPoints.period == "week",
+            PeriodPoints.period_start == this_week).values(period_start=last_week))
+        db.session.commit()
+        user_id = record.user_id
+    started, ended = track_times(track)
+    verified = client.send_event(bike_event(binding, km="5.1", start=started + timedelta(minutes=1),
+                                            minutes=int((ended - started).total_seconds() // 60)))
+    assert verified.status_code == 201, verified.text
+    verified_points = Decimal(str(verified.json()["record"]["points"]))
+
+    board = requests.get(f"{live_server}/api/v1/leaderboard?period=week", headers=headers, timeout=10).json()
+    assert Decimal(str(board["me"]["points"])) == verified_points
+    with app.app_context():
+        weeks = dict(db.session.execute(sa.select(PeriodPoints.period_start, PeriodPoints.points).where(
+            PeriodPoints.user_id == user_id, PeriodPoints.period == "week")).all())
+    assert weeks == {last_week: Decimal("0.0"), this_week: verified_points} and gps_points > 0
