@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.models import AuditEntry, LedgerEntry, LedgerReason, Record, RecordStatus
+from app.models import Appeal, AppealStatus, AuditEntry, LedgerEntry, LedgerReason, Record, RecordStatus
 from app.models.partners import Partner, PartnerEvent
 from app.services import accounting, bedtimes
 
@@ -37,6 +37,7 @@ class _Evidence:
     entries: dict[int, list[LedgerEntry]] = field(default_factory=lambda: defaultdict(list))
     corrections: dict[int, AuditEntry] = field(default_factory=dict)
     partner_names: dict[int, str] = field(default_factory=dict)
+    granted_appeals: dict[int, Appeal] = field(default_factory=dict)
     partner_events: dict[int, PartnerEvent] = field(default_factory=dict)
 
 
@@ -58,6 +59,10 @@ def _gather(records: Sequence[Record]) -> _Evidence:
     for entry in db.session.scalars(select(LedgerEntry).where(LedgerEntry.record_id.in_(ids))
                                     .order_by(LedgerEntry.id)):
         evidence.entries[entry.record_id].append(entry)
+    for appeal in db.session.scalars(select(Appeal).where(
+            Appeal.status == AppealStatus.GRANTED,
+            or_(Appeal.record_id.in_(ids), Appeal.granted_record_id.in_(ids)))):
+        evidence.granted_appeals[appeal.granted_record_id or appeal.record_id] = appeal
     corrected = [r.id for r in records if "claimed_weight_kg" in (r.data or {})]
     if corrected:
         for audit in db.session.scalars(select(AuditEntry).where(
@@ -218,5 +223,8 @@ def _status_text(record: Record, evidence: _Evidence) -> str:
                     if e.reason == LedgerReason.RECORD_CREDIT), Decimal("0.0"))
     if credited == 0:
         return "已记录，不计积分" if record.points == 0 else f"已记录 {record.points:.1f} 积分"
+    appeal = evidence.granted_appeals.get(record.id)
+    if appeal is not None:
+        return f"已计入 {credited:.1f} 积分（申诉通过：{appeal.outcome_reason or '未注明原因'}）"
     return f"已计入 {credited:.1f} 积分"
 

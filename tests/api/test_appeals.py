@@ -80,6 +80,10 @@ def test_granting_credits_the_record_and_the_user_sees_outcome_and_reason(app, c
     assert seen["decided_at"] is not None
     assert seen["record"]["id"] == record["id"] and seen["record"]["status"] == "credited"
     assert seen["record"]["points"] == record["points"] and "reject_reason" not in seen["record"]
+    # "Why N grams" says the points came from the appeal, with the moderator's reason, everywhere.
+    listed = client.get("/api/v1/records", headers=headers).get_json()["items"]
+    for shown in (seen["record"], *[r for r in listed if r["id"] == record["id"]]):
+        assert shown["explanation"]["status"] == f"已计入 {record['points']:.1f} 积分（申诉通过：复核后确认为本人实拍）"
     assert client.get("/api/v1/me", headers=headers).get_json()["account"]["balance_points"] == record["points"]
     ledger = client.get("/api/v1/ledger", headers=headers).get_json()["items"]
     assert [(e["record_id"], e["points"]) for e in ledger] == [(record["id"], record["points"])]
@@ -194,6 +198,7 @@ def test_granting_a_refused_trip_credits_it_at_its_factor(app, client, login, mo
     assert record["mode"] == "bike" and record["distance_km"] == pytest.approx(5.0, rel=0.02)
     assert record["co2_g"] == pytest.approx(record["distance_km"] * 48, abs=0.01)  # bike: 48 g/km
     assert record["daily_cap_applied"] is False
+    assert record["explanation"]["status"].endswith("（申诉通过：电助力自行车，按自行车计）")
     assert client.get("/api/v1/me", headers=headers).get_json()["account"]["balance_points"] == record["points"]
     message = fake_wechat.messages[before]
     assert message["touser"] == "openid-appellant" and message["template_id"] == "tmpl-review"
