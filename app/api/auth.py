@@ -37,8 +37,8 @@ def login_required(view):
 @bp.before_request
 def _authenticate():
     view = current_app.view_functions.get(request.endpoint)
-    if getattr(view, "requires_login", False) and request.method != "OPTIONS":
-        g.current_user = users.authenticate(bearer_token())
+    if getattr(view, "requires_login", False) and request.method != "OPTIONS" and "current_user" not in g:
+        g.current_user = users.authenticate(bearer_token())  # unless the rate limiter already did
 
 
 class LoginIn(Request):
