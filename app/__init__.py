@@ -30,6 +30,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     from app.json import DecimalJSONProvider
     app.json = DecimalJSONProvider(app)
+    from app.sessions import PagesOnlySessionInterface
+    app.session_interface = PagesOnlySessionInterface()
 
     from app.extensions import csrf, db, migrate
     from app import models  # noqa: F401  (registers the tables)

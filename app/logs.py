@@ -101,6 +101,10 @@ def configure_logging(app: Flask) -> None:
 
 def _identity(instance: object) -> int | None:
     """The primary key of a loaded row, read without touching the database (which may be down)."""
-    state = sa.inspect(instance, raiseerr=False) if instance is not None else None
+    if instance is None:
+        return None
+    state = sa.inspect(instance, raiseerr=False)
+    if state is None:  # not an ORM object: the API's signed-in user (users.SignedInUser)
+        return getattr(instance, "id", None)
     identity = getattr(state, "identity", None)
     return identity[0] if identity else None

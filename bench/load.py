@@ -63,6 +63,7 @@ SECRET_KEY = "bench-load-secret-key-0123456789abcdef"
 POSTGRESQL_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 WARMUP_S = 2
 FRIENDS = 20
+READS_ONLY_USERS = 1000
 # Commutes as the mini program records them (fixes every 3-5 s, GPS lost underground), cycled.
 RIDES = (("bike", 3.0), ("bike", 3.0), ("bus", 6.0), ("subway", 8.0))
 BASE_RIDES = 40
@@ -294,14 +295,18 @@ def bench_database(kind: str, args, run: Run, workdir: Path) -> tuple[list[Row],
             per_user = app.config["TRIP_DAILY_CAP_COUNT"]
             # Warm-up tracks for half the bare rate; the run's for twice the warm-up's write rate.
             warm_count = math.ceil(bare_runs[0].rate * WARMUP_S / 2)
-            tokens = write_trips(workdir / "trips-warmup.txt", rides, 0, warm_count, per_user)
+            if args.reads_only:
+                tokens = make_users(READS_ONLY_USERS)
+            else:
+                tokens = write_trips(workdir / "trips-warmup.txt", rides, 0, warm_count, per_user)
             base = servers.enter_context(run.gunicorn("wsgi:app", run.port, ROOT, env, workdir / "app.log"))
             against_bare("GET /healthz (the app, no database)", f"{base}/healthz", no_tokens)
-            trips_url = f"{base}/api/v1/trips"
-            warm = check(trips_url, run.wrk(trips_url, workdir / "trips-warmup.txt", WARMUP_S))
-            run_count = args.trips or math.ceil(max(warm.rate, 20) * 2 * run.duration)
-            tokens += write_trips(workdir / "trips.txt", rides, warm_count, run_count, per_user)
-            against_bare("POST /api/v1/trips", trips_url, workdir / "trips.txt", 0.30, warm_up=False)
+            if not args.reads_only:
+                trips_url = f"{base}/api/v1/trips"
+                warm = check(trips_url, run.wrk(trips_url, workdir / "trips-warmup.txt", WARMUP_S))
+                run_count = args.trips or math.ceil(max(warm.rate, 20) * 2 * run.duration)
+                tokens += write_trips(workdir / "trips.txt", rides, warm_count, run_count, per_user)
+                against_bare("POST /api/v1/trips", trips_url, workdir / "trips.txt", 0.30, warm_up=False)
             token_file.write_text("".join(f"{token}\n" for token in tokens))
             against_bare("GET /api/v1/me", f"{base}/api/v1/me", token_file, 0.70)
             against_bare("GET /api/v1/leaderboard", f"{base}/api/v1/leaderboard", token_file, 0.70)
@@ -336,6 +341,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--trips", type=int, help="tracks to prepare for the measured write run")
+    parser.add_argument("--reads-only", action="store_true",
+                        help=f"skip the trip writes; the reads cycle through {READS_ONLY_USERS} users made directly")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="let wrk and gunicorn share cores")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--postgresql-url", default=POSTGRESQL_SERVER,

@@ -49,4 +49,4 @@ def me():
 @login_required
 def update_me(body: ProfileChanges):
     """Change the profile"""
-    return user_json(users.update_profile(g.current_user, body.model_dump(exclude_unset=True)))
+    return user_json(users.update_profile(g.current_user.id, body.model_dump(exclude_unset=True)))

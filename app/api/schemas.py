@@ -13,6 +13,7 @@ from pydantic_core import PydanticUseDefault
 from app.models import EmissionFactor, LedgerEntry, Record, User
 from app.services import accounting, explanations
 from app.services.records import DEFAULT_LIMIT, MAX_LIMIT, RECORD_KINDS, RECORD_STATUSES
+from app.services.users import SignedInUser
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL and MariaDB: a larger one is no id of ours
 
@@ -206,7 +207,7 @@ def plain(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
 
 
-def user_json(user: User) -> dict:
+def user_json(user: User | SignedInUser) -> dict:
     return {"id": user.id, "nickname": user.nickname, "avatar_url": user.avatar_url, "city": user.city,
             "created_at": user.created_at.isoformat()}
 

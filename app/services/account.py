@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, func, select
 
-from app.extensions import db
+from app import reads
 from app.models import Account, PeriodPoints, Record, RecordStatus
 from app.services import clock, leaderboard
 
@@ -25,7 +25,7 @@ class AccountSummary:
 # Built once, on the tables: GET /me reads it on every request, and building the ORM statements
 # each time cost more than the database takes to answer them.
 _ACCOUNTS, _RECORDS, _PERIODS = Account.__table__, Record.__table__, PeriodPoints.__table__
-_TOTALS = (
+_TOTALS = reads.Read(
     select(_ACCOUNTS.c.balance_points, _ACCOUNTS.c.spent_points_total, _ACCOUNTS.c.co2_g_total,
            select(func.sum(_RECORDS.c.co2_g))
            .where(_RECORDS.c.user_id == bindparam("user_id"), _RECORDS.c.status == RecordStatus.CREDITED,
@@ -42,9 +42,9 @@ _TOTALS = (
 def account_summary(user_id: int) -> AccountSummary:
     now = clock.now()
     # Points accumulate per calendar year in the users' time zone (seed §2.2: 每年累积).
-    balance, spent, co2_total, co2_year, earned_year = db.session.execute(_TOTALS, {
+    balance, spent, co2_total, co2_year, earned_year = _TOTALS.first({
         "user_id": user_id, "year_start": date(clock.local_day(now).year, 1, 1),
-        "points_year_start": leaderboard.period_starts(now)["year"]}).one()
+        "points_year_start": leaderboard.period_starts(now)["year"]})
     return AccountSummary(
         balance_points=balance,
         earned_points_year=earned_year if earned_year is not None else Decimal("0.0"),

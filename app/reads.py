@@ -1,0 +1,121 @@
+"""Hot reads: the token check, GET /me and the boards, on a driver connection each worker thread keeps.
+
+Through the ORM session one of these reads cost ~130 µs of SQLAlchemy work (session, pool checkout
+with its pre-ping, transaction, ORM rows) around a query SQLite answers in 4 µs. A `Read` is a Core
+select compiled once per dialect and run on the thread's own driver connection, with the column types'
+own bind and result processors (so Decimal minor units and UTC times come back as everywhere else):
+about 10 µs on SQLite. The connection is in autocommit mode, so it never holds a transaction (nor, on
+SQLite, a WAL snapshot) between requests, and every read sees what has been committed. Writes never
+use it: they go through the session and write_transaction as before.
+
+A read that fails because the connection broke (a database restart, a dropped TCP connection) is
+retried once on a new connection; if the database is still away, the error is SQLAlchemy's
+DBAPIError, which the API answers with 503 as for any other database failure.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Select
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DBAPIError
+
+from app.extensions import db
+
+_held = threading.local()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positional: tuple[str, ...] | None  # parameter names in order, for qmark/format paramstyles
+    defaults: dict[str, Any]  # the statement's own values (literals in the query)
+    bind: dict[str, Callable[[Any], Any]]
+    result: tuple[Callable[[Any], Any] | None, ...]
+
+
+class Read:
+    """A read-only Core select, compiled once per dialect and run on the thread's held connection."""
+
+    def __init__(self, statement: Select):
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def rows(self, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        engine = db.engine
+        compiled = self._compiled.get(engine.dialect.name) or self._compile(engine.dialect)
+        args = compiled.defaults | dict(params or {})
+        for name, process in compiled.bind.items():
+            args[name] = process(args[name])
+        if compiled.positional is not None:
+            args = tuple(args[name] for name in compiled.positional)
+        found = _run(engine, compiled.sql, args)
+        processors = compiled.result
+        return [tuple(value if process is None else process(value) for value, process in zip(row, processors))
+                for row in found]
+
+    def first(self, params: Mapping[str, Any] | None = None) -> tuple | None:
+        found = self.rows(params)
+        return found[0] if found else None
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        bind = {name: process for name, parameter in compiled.binds.items()
+                if (process := parameter.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+        result = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                       for column in self.statement.selected_columns)
+        defaults = {name: parameter.effective_value for name, parameter in compiled.binds.items()
+                    if not parameter.required}
+        made = _Compiled(compiled.string, tuple(compiled.positiontup) if compiled.positional else None,
+                         defaults, bind, result)
+        self._compiled[dialect.name] = made
+        return made
+
+
+def _run(engine: Engine, sql: str, args) -> list[tuple]:
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    for attempt in (1, 2):
+        connection = cursor = None
+        try:
+            connection = _connection(engine)
+            cursor = connection.dbapi_connection.cursor()
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+        except dbapi_error as exc:
+            broken = connection is None or engine.dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
+            _discard(engine)
+            if not broken or attempt == 2 or connection is None:
+                raise DBAPIError.instance(sql, args, exc, dbapi_error, connection_invalidated=broken,
+                                          dialect=engine.dialect) from exc
+        finally:
+            if cursor is not None:
+                try:
+                    cursor.close()
+                except dbapi_error:
+                    pass  # the connection is being discarded already
+    raise AssertionError("unreachable")
+
+
+def _connection(engine: Engine):
+    held: dict[Engine, Any] = _held.__dict__.setdefault("connections", {})
+    if _held.__dict__.get("pid") != os.getpid():  # forked (gunicorn --preload): never share a socket
+        held.clear()
+        _held.pid = os.getpid()
+    connection = held.get(engine)
+    if connection is None:
+        connection = engine.raw_connection()  # the pool's connect hooks (SQLite pragmas) have run
+        if engine.dialect.name != "sqlite":  # SQLite's already runs each statement on its own
+            engine.dialect.set_isolation_level(connection.dbapi_connection, "AUTOCOMMIT")
+        held[engine] = connection
+    return connection
+
+
+def _discard(engine: Engine) -> None:
+    connection = _held.__dict__.get("connections", {}).pop(engine, None)
+    if connection is not None:
+        connection.invalidate()
