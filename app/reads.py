@@ -101,14 +101,33 @@ def _run(engine: Engine, sql: str, args) -> list[tuple]:
     raise AssertionError("unreachable")
 
 
+class _ThreadConnections(dict):
+    """One thread's held connections (engine -> driver connection, detached from the pool, so that the
+    pool never hands out a connection left in autocommit mode). They are closed when the thread ends
+    (the development server runs each request on a thread of its own), but not in a forked child
+    (gunicorn --preload), where the sockets still belong to the parent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pid = os.getpid()
+
+    def __del__(self) -> None:
+        if self.pid == os.getpid():
+            for connection in self.values():
+                try:
+                    connection.close()
+                except Exception:  # noqa: BLE001 (a connection already broken: nothing left to close)
+                    pass
+
+
 def _connection(engine: Engine):
-    held: dict[Engine, Any] = _held.__dict__.setdefault("connections", {})
-    if _held.__dict__.get("pid") != os.getpid():  # forked (gunicorn --preload): never share a socket
-        held.clear()
-        _held.pid = os.getpid()
+    held = getattr(_held, "connections", None)
+    if held is None or held.pid != os.getpid():
+        held = _held.connections = _ThreadConnections()
     connection = held.get(engine)
     if connection is None:
         connection = engine.raw_connection()  # the pool's connect hooks (SQLite pragmas) have run
+        connection.detach()
         if engine.dialect.name != "sqlite":  # SQLite's already runs each statement on its own
             engine.dialect.set_isolation_level(connection.dbapi_connection, "AUTOCOMMIT")
         held[engine] = connection
@@ -116,6 +135,6 @@ def _connection(engine: Engine):
 
 
 def _discard(engine: Engine) -> None:
-    connection = _held.__dict__.get("connections", {}).pop(engine, None)
+    connection = getattr(_held, "connections", {}).pop(engine, None)
     if connection is not None:
         connection.invalidate()
