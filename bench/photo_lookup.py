@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -81,6 +82,7 @@ def main() -> None:
     stored = build(path, args.hashes, rng)
     print(f"loaded {args.hashes:,} hashes in {time.perf_counter() - started:.1f} s ({path})")
 
+    load_before = os.getloadavg()[0]
     queries_per_photo = 13  # a real photo: 8 orientations of the whole image + 5 windows (21 with bars trimmed)
     lookups, orientations, singles, scans, found = [], [], [], [], 0
     with app.app_context():
@@ -108,6 +110,7 @@ def main() -> None:
                 assert near, "the scan must find the planted near copy"
                 db.session.rollback()
 
+    shutil.rmtree(workdir, ignore_errors=True)
     lookup, single, scan = median_ms(lookups), median_ms(singles), median_ms(scans)
     eight = median_ms(orientations)
     print(f"planted near copies found: {found}/{args.queries}")
@@ -117,6 +120,7 @@ def main() -> None:
     print(f"full scan of the table for one hash:               median {scan:.1f} ms")
     print(f"ratio scan / one-hash lookup: {scan / single:.0f}x   "
           f"ratio scan / full duplicate check: {scan / lookup:.0f}x")
+    print(f"load average {load_before:.2f} before the queries, {os.getloadavg()[0]:.2f} after ({os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

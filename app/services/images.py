@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -116,13 +117,14 @@ def strip_jpeg_metadata(data: bytes) -> bytes:
     raise UnsupportedImage("照片已损坏，无法解码")
 
 
+# Inside entropy-coded data 0xFF is followed by 0x00 (a stuffed byte), a restart marker 0xD0-0xD7 or
+# another 0xFF (fill): the scan ends at the first 0xFF followed by anything else. One regex search in C
+# rather than a Python loop over every 0xFF of a 2 MB photo (thousands of them: 2 ms per upload).
+_MARKER_AFTER_SCAN = re.compile(rb"\xff(?=[^\x00\xd0-\xd7\xff])")
+
+
 def _end_of_scan(data: bytes, pos: int) -> int:
-    while True:
-        pos = data.find(b"\xff", pos)
-        if pos < 0 or pos + 1 >= len(data):
-            raise UnsupportedImage("照片已损坏，无法解码")
-        following = data[pos + 1]
-        if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
-            pos += 1 if following == 0xFF else 2
-            continue
-        return pos
+    found = _MARKER_AFTER_SCAN.search(data, pos)
+    if found is None:
+        raise UnsupportedImage("照片已损坏，无法解码")
+    return found.start()

@@ -84,15 +84,19 @@ def test_stored_photo_has_no_exif_or_gps_and_is_upright(client, login, app):
     assert not image.getexif() and image.size == (CHELSEA.shape[0], CHELSEA.shape[1])  # turned upright
 
 
-def test_an_unrotated_jpeg_is_stored_losslessly_without_its_metadata(client, login):
+@pytest.mark.parametrize("layout", ["plain", "restart markers", "maker data after the picture"])
+def test_an_unrotated_jpeg_is_stored_losslessly_without_its_metadata(client, login, layout):
     exif = Image.Exif()
     exif.get_ifd(GPS_IFD).update({1: "N", 2: (31.0, 13.0, 50.0)})
     exif[0x010F] = "PhoneMaker"
-    original = jpeg_bytes(COFFEE, exif=exif)
+    out = io.BytesIO()
+    Image.fromarray(COFFEE).save(out, "JPEG", quality=92, exif=exif,
+                                 **({"restart_marker_blocks": 4} if layout == "restart markers" else {}))
+    original = out.getvalue() + (b"\xff\xd8MakerNote PhoneMaker serial 12345" if layout.startswith("maker") else b"")
     headers = login()
     record = upload(client, headers, original).get_json()
     stored = client.get(record["photo"]["image_url"], headers=headers).data
-    assert b"PhoneMaker" not in stored and b"Exif" not in stored
+    assert b"PhoneMaker" not in stored and b"Exif" not in stored and stored.endswith(b"\xff\xd9")
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(stored))), np.asarray(Image.open(io.BytesIO(original))))
 
 

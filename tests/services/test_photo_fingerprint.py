@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import random
@@ -119,6 +120,26 @@ def test_fingerprints_stay_small(stored):
         assert len(fp.query_hashes) <= 24
         assert all(0 <= h < 2**64 for h in fp.index_hashes + fp.query_hashes)
         assert len(fp.signature) <= 2048
+
+
+# Two library photos as the `k1` fingerprint sees them (hashes, and the SHA-256 of the signature). Photos
+# stored long ago are judged against fingerprints computed today: a speed-up must not change these. If a
+# change to the fingerprint is meant, bump the signature's version prefix, say in docs/photo-dedup.md what
+# happens to the photos stored with the old one, and record the new values here.
+K1_FINGERPRINTS = {
+    "coffee": ((0xBB8320376C0F3637, 0xBA82222DC91F6677, 0xBF823324CC0F3733, 0xBA868017C99F8D67,
+                0xBF83E013CC8D8C37, 0xBF828031CC8F3C77), "6b665bc50cebc609"),
+    "rocket": ((0xC0371BEC1BE51267, 0xD12613EC1BEC13EC, 0xC83709EE19E611EE, 0xD12E13EC13ED1467,
+                0xC82718EF18EF1E61, 0xD82613EC1BEC13EC), "e8c43f01c0582fa7"),
+}
+
+
+def test_photos_stored_before_a_speed_up_are_fingerprinted_the_same_way_today(stored):
+    for name, (index_hashes, signature_digest) in K1_FINGERPRINTS.items():
+        fp = stored[name]
+        assert fp.signature.startswith("k1:")
+        assert fp.index_hashes == index_hashes, name
+        assert hashlib.sha256(fp.signature.encode()).hexdigest()[:16] == signature_digest, name
 
 
 def test_screenshot_bars_are_trimmed_to_the_photo(photos):
