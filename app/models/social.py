@@ -50,3 +50,19 @@ class PeriodPoints(db.Model):
         sa.Index("ix_period_points_board", "period", "period_start", "points", "user_id"),
         sa.Index("ix_period_points_user", "user_id", "period", "period_start"),
     )
+
+
+class PeriodPointsBucket(db.Model):
+    """How many users' totals of one period fall in one band of points: the histogram that answers
+    "my rank" without counting everyone ahead (see leaderboard.band_of for the bands). Moved in the
+    same transaction as period_points, only when a total crosses into another band."""
+
+    __tablename__ = "period_points_buckets"
+
+    period: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    period_start: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    points_from = mapped_column(FixedDecimal(1), primary_key=True, autoincrement=False)  # the band's lowest total
+    users: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+    # SQLite: the sum over bands reads the primary key alone, with the count beside each key.
+    __table_args__ = {"sqlite_with_rowid": False}

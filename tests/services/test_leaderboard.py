@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Friendship, LedgerEntry, LedgerReason, PeriodPoints, User
+from app.models.social import PeriodPointsBucket
 from app.services import clock, leaderboard, ledger, users
 from tests.races import race
 
@@ -183,21 +184,114 @@ def test_concurrent_first_earnings_of_a_period_add_up(user, app):
         PeriodPoints.period == "year", PeriodPoints.user_id != ann))) == Decimal("12.0")
 
 
-def test_the_upsert_survives_a_row_inserted_by_a_concurrent_transaction(user, monkeypatch):
+def test_the_upsert_survives_a_row_inserted_by_a_concurrent_transaction(user):
     """What a concurrent first insert looks like from inside: the week row was not there when we
     looked, and our INSERT collides with the one another transaction committed meanwhile."""
     ann = user("ann")
     earn(ann, "1.0", "2027-06-01T04:00:00Z")
-    real_begin_nested = db.session.begin_nested
+    inserted_first = []
 
-    def other_transaction_inserts_first():
-        db.session.execute(sa.insert(PeriodPoints).values(
-            period="week", period_start=date(2027, 6, 7), user_id=ann, points=Decimal("4.0")))
-        return real_begin_nested()
+    def other_transaction_inserts_first(conn, cursor, statement, parameters, context, executemany):
+        # just before our INSERT (on MariaDB, before the savepoint it is made in)
+        if statement.startswith(("INSERT INTO period_points ", "SAVEPOINT")) and not inserted_first:
+            inserted_first.append(True)
+            conn.execute(sa.insert(PeriodPoints).values(
+                period="week", period_start=date(2027, 6, 7), user_id=ann, points=Decimal("4.0")))
+            conn.execute(leaderboard._bucket_upsert(conn.dialect.name), [  # and counted it in its band
+                {"period": "week", "period_start": date(2027, 6, 7), "points_from": Decimal("4.0"), "users": 1}])
 
-    monkeypatch.setattr(db.session, "begin_nested", other_transaction_inserts_first)
-    # Only the week row is new: the one-statement UPDATE falls through to the per-period path.
-    ledger.post_entry(ann, Decimal("2.0"), CREDIT, at=at("2027-06-07T04:00:00Z"))
-    monkeypatch.undo()
+    sa.event.listen(db.engine, "before_cursor_execute", other_transaction_inserts_first)
+    try:
+        # Only the week row is new: the one-statement UPDATE falls through to the per-period path.
+        ledger.post_entry(ann, Decimal("2.0"), CREDIT, at=at("2027-06-07T04:00:00Z"))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", other_transaction_inserts_first)
+    assert inserted_first
     assert totals(ann) == {("week", date(2027, 5, 31)): Decimal("1.0"), ("week", date(2027, 6, 7)): Decimal("6.0"),
                            ("month", date(2027, 6, 1)): Decimal("3.0"), ("year", date(2027, 1, 1)): Decimal("3.0")}
+    assert stored_histogram() == recounted_histogram()  # our earning moved that row from 4.0 to 6.0
+
+
+def recounted_histogram() -> dict[tuple[str, date, Decimal], int]:
+    """The histogram as it must be: every period total counted in its band."""
+    counts: dict[tuple[str, date, Decimal], int] = defaultdict(int)
+    for period, start, points in db.session.execute(
+            sa.select(PeriodPoints.period, PeriodPoints.period_start, PeriodPoints.points)):
+        counts[(period, start, leaderboard.band_of(points)[0])] += 1
+    return dict(counts)
+
+
+def stored_histogram() -> dict[tuple[str, date, Decimal], int]:
+    rows = db.session.execute(sa.select(PeriodPointsBucket.period, PeriodPointsBucket.period_start,
+                                        PeriodPointsBucket.points_from, PeriodPointsBucket.users))
+    return {(period, start, floor): users for period, start, floor, users in rows if users}
+
+
+def recounted_rank(period: str, start: date, points: Decimal) -> int:
+    return 1 + db.session.scalar(sa.select(sa.func.count()).select_from(PeriodPoints).where(
+        PeriodPoints.period == period, PeriodPoints.period_start == start, PeriodPoints.points > points))
+
+
+@pytest.mark.parametrize(("points", "band"), [
+    ("0.0", ("0.0", "0.1")), ("99.9", ("99.9", "0.1")), ("100.0", ("100.0", "1.0")), ("100.9", ("100.0", "1.0")),
+    ("999.9", ("999.0", "1.0")), ("1000.0", ("1000.0", "10.0")), ("12345.6", ("12300.0", "100.0")),
+    ("123456.7", ("123000.0", "1000.0")), ("-3.5", ("-3.5", "0.1"))])
+def test_bands_are_exact_below_100_points_then_three_significant_figures(points, band):
+    assert leaderboard.band_of(Decimal(points)) == tuple(Decimal(b) for b in band)
+
+
+def test_my_rank_counts_everyone_ahead_in_the_bands_above_and_inside_mine(user):
+    totals = ["99.9", "100.0", "100.0", "100.5", "100.9", "101.0", "150.3", "999.9", "1000.0", "1005.0",
+              "1009.9", "12345.6", "0.1"]
+    ids = [user(f"u{i}") for i in range(len(totals))]
+    now = clock.now()
+    for uid, points in zip(ids, totals, strict=True):
+        ledger.post_entry(uid, Decimal(points), CREDIT, at=now)
+    start = leaderboard.period_starts(now)["year"]
+    for points in [*totals, "0.0", "100.2", "100.9", "1004.9", "1010.0", "20000.0"]:
+        expected = 1 + sum(Decimal(t) > Decimal(points) for t in totals)
+        assert leaderboard.rank_in_period("year", start, Decimal(points)) == expected, points
+    board = leaderboard.board(ids[4], "all", "year", limit=3, now=now)  # 100.9: behind 7 people
+    assert (board.my_rank, board.my_points) == (8, Decimal("100.9"))
+    assert stored_histogram() == recounted_histogram()
+
+
+def test_the_histogram_follows_every_earning_reversal_and_deletion(user):
+    ann, ben, cat = user("ann"), user("ben"), user("cat")
+    for uid, points, when in ((ann, "60.0", "2026-11-29T15:00:00Z"), (ann, "45.5", "2026-11-29T16:30:00Z"),
+                              (ben, "99.9", "2026-11-30T01:00:00Z"), (ben, "0.1", "2026-11-30T02:00:00Z"),
+                              (cat, "1000.0", "2026-11-30T03:00:00Z"), (cat, "7.0", "2026-11-30T04:00:00Z")):
+        earn(uid, points, when)
+    assert stored_histogram() == recounted_histogram()
+    # A reversal takes ann's Sunday credit back out of the week it was earned in: below 100 again.
+    ledger.post_entry(ann, Decimal("-60.0"), LedgerReason.RECORD_REVERSAL, at=at("2026-12-02T00:00:00Z"),
+                      earned_at=at("2026-11-29T15:00:00Z"))
+    assert stored_histogram() == recounted_histogram()
+    year = date(2026, 1, 1)
+    assert leaderboard.rank_in_period("year", year, Decimal("45.5")) == 3  # cat 1007.0, ben 100.0
+    db.session.get(User, cat).deleted_at = clock.now()
+    leaderboard.forget_user(cat)
+    db.session.commit()
+    assert stored_histogram() == recounted_histogram()
+    assert leaderboard.rank_in_period("year", year, Decimal("45.5")) == 2
+    assert leaderboard.board(ann, "all", "year", now=at("2026-12-02T00:00:00Z")).my_rank == 2
+
+
+def test_rank_is_counted_in_the_period_of_shanghai_time_across_new_year(user):
+    ann, ben, cat = user("ann"), user("ben"), user("cat")
+    earn(ann, "150.0", "2026-12-31T15:59:59Z")  # 23:59:59 on 31 December in Shanghai
+    earn(ben, "120.0", "2026-12-31T16:00:00Z")  # midnight: 2027 already
+    earn(cat, "130.0", "2026-12-31T16:00:01Z")
+    earn(ann, "5.0", "2027-01-04T16:00:00Z")    # Tuesday 5 January: the week of Monday 4 January
+    now = at("2027-01-05T02:00:00Z")
+    assert leaderboard.board(ben, "all", "year", now=now).my_rank == 2          # cat 130, ben 120, ann 5
+    assert leaderboard.board(ann, "all", "year", now=now).my_rank == 3
+    assert leaderboard.board(ann, "all", "week", now=now).my_rank == 1          # only ann earned this week
+    last_year = at("2026-12-31T15:00:00Z")
+    assert leaderboard.board(ben, "all", "year", now=last_year).my_rank == 2    # ben had nothing in 2026
+    assert leaderboard.board(ann, "all", "year", now=last_year).my_rank == 1
+    for period, start in (("week", date(2026, 12, 28)), ("month", date(2027, 1, 1)), ("year", date(2027, 1, 1))):
+        for points in ("150.0", "130.0", "125.0", "120.0", "5.0", "0.0"):
+            assert leaderboard.rank_in_period(period, start, Decimal(points)) == \
+                recounted_rank(period, start, Decimal(points)), (period, points)
+    assert stored_histogram() == recounted_histogram()
