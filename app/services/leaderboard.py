@@ -20,6 +20,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from app.database import write_transaction
+from app import reads
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import Friendship, PeriodPoints, User
@@ -98,11 +99,13 @@ _INSERT_IF_NEW = {name: dialect.insert(_ROWS).values(period=bindparam("p_period"
                   for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
 
 # The boards' reads, built once too: every GET /leaderboard runs them, and building them cost two to
-# three times what the database takes to answer.
+# three times what the database takes to answer. They run as app.reads statements, outside any
+# transaction; _POINTS_OF_USER also serves add_earning inside the ledger's transaction.
 _USERS, _FRIENDSHIPS = User.__table__, Friendship.__table__
 _POINTS_OF_USER = select(_ROWS.c.points).where(
     _ROWS.c.period == bindparam("p_period"), _ROWS.c.period_start == bindparam("p_start"),
     _ROWS.c.user_id == bindparam("p_user"))
+_READ_POINTS_OF_USER = reads.Read(_POINTS_OF_USER)
 
 
 def _members(query):
@@ -113,19 +116,20 @@ def _members(query):
 
 _MEMBER_COLUMNS = (_USERS.c.id, _USERS.c.nickname, _USERS.c.avatar_url, _ROWS.c.points)
 # One statement of fixed shape (the friends by the friendships key, and me): no IN list to bind.
-_FRIENDS_AND_ME = union_all(
+_FRIENDS_AND_ME = reads.Read(union_all(
     _members(select(*_MEMBER_COLUMNS).select_from(_FRIENDSHIPS).join(_USERS, _USERS.c.id == _FRIENDSHIPS.c.friend_id)
              .where(_FRIENDSHIPS.c.user_id == bindparam("p_user"))),
-    _members(select(*_MEMBER_COLUMNS).where(_USERS.c.id == bindparam("p_user"))))
+    _members(select(*_MEMBER_COLUMNS).where(_USERS.c.id == bindparam("p_user")))))
 # Ties go newest account first: the index's own order read backwards, so no database sorts.
-_TOP = (select(_ROWS.c.user_id, _USERS.c.nickname, _USERS.c.avatar_url, _ROWS.c.points)
-        .join(_USERS, _USERS.c.id == _ROWS.c.user_id)
-        .where(_ROWS.c.period == bindparam("p_period"), _ROWS.c.period_start == bindparam("p_start"),
-               _ROWS.c.points > 0, _USERS.c.deleted_at.is_(None))
-        .order_by(_ROWS.c.period.desc(), _ROWS.c.period_start.desc(), _ROWS.c.points.desc(), _ROWS.c.user_id.desc())
-        .limit(bindparam("p_limit", type_=Integer))
-        # MariaDB would rather scan every user and sort: keep the join in the order written.
-        .prefix_with("STRAIGHT_JOIN", dialect="mysql"))
+_TOP = reads.Read(
+    select(_ROWS.c.user_id, _USERS.c.nickname, _USERS.c.avatar_url, _ROWS.c.points)
+    .join(_USERS, _USERS.c.id == _ROWS.c.user_id)
+    .where(_ROWS.c.period == bindparam("p_period"), _ROWS.c.period_start == bindparam("p_start"),
+           _ROWS.c.points > 0, _USERS.c.deleted_at.is_(None))
+    .order_by(_ROWS.c.period.desc(), _ROWS.c.period_start.desc(), _ROWS.c.points.desc(), _ROWS.c.user_id.desc())
+    .limit(bindparam("p_limit", type_=Integer))
+    # MariaDB would rather scan every user and sort: keep the join in the order written.
+    .prefix_with("STRAIGHT_JOIN", dialect="mysql"))
 _BUCKETS = PeriodPointsBucket.__table__
 _IN_BANDS_ABOVE = (select(func.coalesce(func.sum(_BUCKETS.c.users), 0))
                    .where(_BUCKETS.c.period == bindparam("p_period"), _BUCKETS.c.period_start == bindparam("p_start"),
@@ -134,7 +138,7 @@ _ABOVE_IN_MY_BAND = (select(func.count()).select_from(_ROWS)
                      .where(_ROWS.c.period == bindparam("p_period"), _ROWS.c.period_start == bindparam("p_start"),
                             _ROWS.c.points > bindparam("p_points", type_=_ROWS.c.points.type),
                             _ROWS.c.points < bindparam("p_band_end", type_=_ROWS.c.points.type)))
-_AHEAD = select(_IN_BANDS_ABOVE.scalar_subquery() + _ABOVE_IN_MY_BAND.scalar_subquery())
+_AHEAD = reads.Read(select(_IN_BANDS_ABOVE.scalar_subquery() + _ABOVE_IN_MY_BAND.scalar_subquery()))
 _TENTHS = type_coerce(_ROWS.c.points, BigInteger)
 _BANDED = select(_ROWS.c.period, _ROWS.c.period_start, band_floor_sql(_TENTHS).label("points_from")).subquery()
 _REBUILD = insert(_BUCKETS).from_select(
@@ -306,7 +310,7 @@ def _ranked(rows) -> list[BoardEntry]:
 
 def friends_board(user_id: int, period: str, start: date) -> Board:
     params = {"p_user": user_id, "p_period": period, "p_start": start}
-    found = db.session.connection().execute(_FRIENDS_AND_ME, params).all()
+    found = _FRIENDS_AND_ME.rows(params)
     rows = sorted([(uid, nick, avatar, ZERO if points is None else points) for uid, nick, avatar, points in found],
                   key=lambda r: (r[3], r[0]), reverse=True)
     items = _ranked(rows)
@@ -319,21 +323,21 @@ def global_board(user_id: int, period: str, start: date, limit: int) -> Board:
     mine = next((e for e in items if e.user_id == user_id), None)
     if mine is not None:
         return Board(items, mine.rank, mine.points)
-    points = db.session.scalar(_POINTS_OF_USER, {"p_period": period, "p_start": start, "p_user": user_id})
-    points = points if points is not None else ZERO
+    found = _READ_POINTS_OF_USER.first({"p_period": period, "p_start": start, "p_user": user_id})
+    points = found[0] if found else ZERO
     return Board(items, rank_in_period(period, start, points), points)
 
 
 def top(period: str, start: date, limit: int) -> list[BoardEntry]:
     """The `limit` highest totals of one period: one ordered range of the board index."""
     params = {"p_period": period, "p_start": start, "p_limit": limit}
-    return _ranked(db.session.connection().execute(_TOP, params).all())
+    return _ranked(_TOP.rows(params))
 
 
 def rank_in_period(period: str, start: date, points: Decimal) -> int:
     """1 + how many have more points: the users in the bands above mine (a sum over the histogram)
     plus those above me inside my own band (a COUNT over a short range of the board index)."""
     floor, width = band_of(points)
-    ahead = db.session.connection().scalar(_AHEAD, {"p_period": period, "p_start": start, "p_points": points,
-                                                     "p_floor": floor, "p_band_end": floor + width})
+    (ahead,) = _AHEAD.first({"p_period": period, "p_start": start, "p_points": points,
+                             "p_floor": floor, "p_band_end": floor + width})
     return 1 + int(ahead)
