@@ -66,7 +66,7 @@ def write_transaction() -> Iterator[None]:
         return
     # End any read transaction opened earlier in the request (e.g. by token lookup).
     session.commit()
-    writer_lock = _sqlite_writer_lock(session.get_bind())
+    writer_lock = _sqlite_writer_lock(db.engine)
     token = _begin_immediate.set(True)
     session.info["in_write_transaction"] = True
     try:
