@@ -67,6 +67,7 @@ class Gunicorn:
     base: str
     master: subprocess.Popen
     log: Path
+    built_log: Path  # the pid of every process that built the app (tests.gunicorn_app)
 
     def log_entries(self) -> list[dict]:
         """Everything gunicorn and its workers wrote: with LOG_FORMAT=json, every line one JSON object."""
@@ -114,19 +115,25 @@ class Gunicorn:
 
 
 @pytest.fixture
-def gunicorn(faults_app, tmp_path) -> Iterator[Gunicorn]:
+def gunicorn_env() -> dict[str, str]:
+    """Extra environment for gunicorn (a test parametrizes it)."""
+    return {}
+
+
+@pytest.fixture
+def gunicorn(faults_app, tmp_path, gunicorn_env) -> Iterator[Gunicorn]:
     port = int(refused_base_url().rsplit(":", 1)[1])
     overrides = {"SQLALCHEMY_DATABASE_URI": faults_app.config["SQLALCHEMY_DATABASE_URI"],
                  "UPLOAD_DIR": faults_app.config["UPLOAD_DIR"]}
     env = {**os.environ, "TEST_APP_OVERRIDES": json.dumps(overrides), "GUNICORN_BIND": f"127.0.0.1:{port}",
            "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "1", "GUNICORN_GRACEFUL_TIMEOUT": "5",
-           "LOG_FORMAT": "json"}
+           "LOG_FORMAT": "json", "TEST_APP_BUILT_LOG": str(tmp_path / "built.log"), **gunicorn_env}
     log = tmp_path / "gunicorn.log"
     with open(log, "wb") as out:
         master = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
                                    "tests.gunicorn_app:create()"], cwd=ROOT, env=env, stdout=out,
                                   stderr=subprocess.STDOUT)
-    server = Gunicorn(f"http://127.0.0.1:{port}", master, log)
+    server = Gunicorn(f"http://127.0.0.1:{port}", master, log, tmp_path / "built.log")
     try:
         server.wait_until_serving()
         yield server
@@ -245,6 +252,24 @@ def test_killing_workers_mid_request_leaves_no_half_written_state(faults_app, gu
         orphans = photos.sweep_orphans(min_age_seconds=0)  # what `flask purge` does, without waiting an hour
         print(f"orphan photo files swept: {orphans}")
         _assert_photos_and_files_match(faults_app.config["UPLOAD_DIR"])
+
+
+@pytest.mark.parametrize("gunicorn_env", [{"GUNICORN_MAX_REQUESTS": "8", "GUNICORN_MAX_REQUESTS_JITTER": "0"}])
+def test_recycled_workers_are_forks_of_the_app_built_once(faults_app, gunicorn):
+    """gunicorn.conf.py preloads the app: a worker recycled after max_requests is a fork of the master,
+    not a new boot of the app (~2.4 s of CPU each), and each fork reads and writes on connections of its own."""
+    headers = live_login(gunicorn.base, faults_app, "recycled")
+    served_by, nicknames = set(), []
+    for n in range(40):
+        changed = requests.patch(f"{gunicorn.base}/api/v1/me", headers=headers, json={"nickname": f"骑行者{n}"},
+                                 timeout=10)
+        seen = requests.get(f"{gunicorn.base}/api/v1/me", headers=headers, timeout=10)
+        assert changed.status_code == 200 and seen.status_code == 200, (changed.text, seen.text)
+        served_by |= {changed.headers["X-Worker-Pid"], seen.headers["X-Worker-Pid"]}
+        nicknames.append(seen.json()["user"]["nickname"])
+    assert nicknames == [f"骑行者{n}" for n in range(40)]  # every write seen by the next read, in any worker
+    assert len(served_by) >= 6, served_by  # 81 requests, 8 per worker: workers were recycled
+    assert gunicorn.built_log.read_text().split() == [str(gunicorn.master.pid)]  # built once, in the master
 
 
 def _assert_answers_are_durable(results) -> None:
