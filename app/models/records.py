@@ -75,6 +75,9 @@ class Trip(db.Model):
     shape: Mapped[list | None] = mapped_column(sa.JSON(none_as_null=True))
     start_cell: Mapped[str] = mapped_column(sa.String(32))
     end_cell: Mapped[str] = mapped_column(sa.String(32))
+    # The shape's duration in tenths of a second: a replay's is within seconds of its original's, so
+    # the replay check reads only the kept shapes of its start cells and a few seconds' durations.
+    shape_span_ds: Mapped[int | None] = mapped_column(sa.Integer)
     # SHA-256 of the submitted track: the database refuses the exact same track twice, even in a race.
     track_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
 
@@ -82,5 +85,5 @@ class Trip(db.Model):
 
     __table_args__ = (
         sa.Index("ix_trips_user_started", "user_id", "started_at"),
-        sa.Index("ix_trips_start_cell", "start_cell"),
+        sa.Index("ix_trips_replay_lookup", "start_cell", "shape_span_ds"),
     )

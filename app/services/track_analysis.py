@@ -61,6 +61,10 @@ COLLINEAR_SHARE = 0.75
 SAME_ROUTE_MEAN_M = 25.0
 SAME_ROUTE_MAX_M = 80.0
 SAME_TIMING_MEAN_S = 3.0
+# Samples sit at equal fractions of the duration (their times rounded to 0.1 s), so their mean timing
+# difference is at least half the difference of the durations, less 0.1 s: a copy's duration is within
+# 2 × 3.0 + 0.2 s of its original's, and a lookup by duration needs look no further than this.
+REPLAY_SPAN_WINDOW_S = 2 * SAME_TIMING_MEAN_S + 1.0
 
 
 Shape = list[tuple[float, float, float]]  # (lat, lng, seconds since start), see track_shape
@@ -420,6 +424,17 @@ def neighbour_cells(cell: str) -> list[str]:
     """The cell and its eight neighbours, so a start jittered across a cell border still matches."""
     size, row, col = cell.split(":")
     return [f"{size}:{int(row) + dr}:{int(col) + dc}" for dr in (-1, 0, 1) for dc in (-1, 0, 1)]
+
+
+def shape_span_ds(shape: Shape) -> int:
+    """The shape's duration (its last sample's time) in tenths of a second, as stored with the trip."""
+    return round(shape[-1][2] * 10)
+
+
+def replay_span_range(shape: Shape) -> tuple[int, int]:
+    """The stored durations (tenths of a second) a shape that same_journey matches can have."""
+    span, window = shape_span_ds(shape), round(REPLAY_SPAN_WINDOW_S * 10)
+    return span - window, span + window
 
 
 def same_journey(a_shape: Shape, b_shape: Shape) -> bool:

@@ -80,8 +80,8 @@ def _credit_trip(user_id: int, mode: str, raw_track: list, points: list[tracks.T
         db.session.add(Trip(
             record_id=record.id, user_id=user_id, mode=mode, distance_km=summary.distance_km,
             started_at=summary.started_at, ended_at=summary.ended_at, point_count=summary.point_count,
-            track=raw_track, shape=[list(p) for p in shape], start_cell=start_cell, end_cell=end_cell,
-            track_digest=digest))
+            track=raw_track, shape=[list(p) for p in shape], shape_span_ds=tracks.shape_span_ds(shape),
+            start_cell=start_cell, end_cell=end_cell, track_digest=digest))
         db.session.flush()  # an identical track raced in by someone else fails its unique digest here
         ledger.credit_record(record)
     return record
@@ -140,9 +140,11 @@ def _refuse_replay(user_id: int, started_at: datetime, shape, start_cell: str, d
     """
     if db.session.scalar(select(Trip.record_id).where(Trip.track_digest == digest)) is not None:
         raise ImplausibleTrip("该轨迹已被提交过", details={"reason": "duplicate_track"})
+    shortest, longest = tracks.replay_span_range(shape)
     candidates = db.session.execute(
         select(Trip.user_id, Trip.started_at, Trip.shape)
-        .where(Trip.start_cell.in_(tracks.neighbour_cells(start_cell)), Trip.shape.is_not(None)))
+        .where(Trip.start_cell.in_(tracks.neighbour_cells(start_cell)),
+               Trip.shape_span_ds.between(shortest, longest), Trip.shape.is_not(None)))
     for other_user_id, other_started_at, other_shape in candidates:
         together = other_user_id != user_id and abs(other_started_at - started_at) <= TRAVELLING_TOGETHER
         if not together and tracks.same_journey(other_shape, shape):

@@ -17,8 +17,10 @@ from app.services.track_analysis import (
     haversine_m,
     neighbour_cells,
     parse_track,
+    replay_span_range,
     same_journey,
     shape_cells,
+    shape_span_ds,
     track_distance_km,
     track_shape,
 )
@@ -400,6 +402,28 @@ def test_a_different_route_is_not_the_same_journey():
     one = shape_of(realistic_track("bike", seed=1))
     elsewhere = shape_of(realistic_track("bike", seed=2))
     assert not same_journey(one, elsewhere)
+
+
+def stretched(shape, seconds: float):
+    """The same samples, the ride taking `seconds` longer (times rounded as track_shape rounds them)."""
+    span = shape[-1][2]
+    return [(lat, lng, round(t * (span + seconds) / span, 1)) for lat, lng, t in shape]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_replay_lookup_by_duration_misses_no_copy_same_journey_would_match(seed):
+    """The replay check reads only kept shapes whose duration is within replay_span_range: every copy
+    same_journey matches, however its timing was stretched, must lie in that range."""
+    shape = shape_of(realistic_track("bike", km=3.0, seed=seed))
+    shortest, longest = replay_span_range(shape)
+    matched = []
+    for tenths in range(-150, 151):
+        copy = stretched(shape, tenths / 10)
+        if same_journey(shape, copy):
+            matched.append(tenths)
+            assert shortest <= shape_span_ds(copy) <= longest, tenths
+    # Copies up to ~6 s slower or faster still match, so the range is not narrower than it must be.
+    assert min(matched) <= -55 and max(matched) >= 55, (min(matched), max(matched))
 
 
 def test_shapes_of_different_lengths_are_not_the_same_journey():
