@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from statistics import median
@@ -70,11 +70,26 @@ REPLAY_SPAN_WINDOW_S = 2 * SAME_TIMING_MEAN_S + 1.0
 Shape = list[tuple[float, float, float]]  # (lat, lng, seconds since start), see track_shape
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 @dataclass(frozen=True)
 class TrackPoint:
     lat: float
     lng: float
     t: datetime  # timezone-aware
+    # Worked out once per fix, as the distance and time formulas below would each time: a track's
+    # checks measure every step several times (~1,400 distances for a 190-fix ride).
+    phi: float = field(init=False, repr=False, compare=False)  # latitude in radians
+    cos_phi: float = field(init=False, repr=False, compare=False)
+    us: int = field(init=False, repr=False, compare=False)  # microseconds since 1970 (exact)
+
+    def __post_init__(self) -> None:
+        phi = math.radians(self.lat)
+        object.__setattr__(self, "phi", phi)
+        object.__setattr__(self, "cos_phi", math.cos(phi))
+        object.__setattr__(self, "us", (self.t - _EPOCH) // _MICROSECOND)
 
 
 @dataclass(frozen=True)
@@ -170,13 +185,24 @@ def _aware_time(item: dict, field: str) -> datetime:
 
 def haversine_m(a: TrackPoint, b: TrackPoint) -> float:
     """Great-circle distance in metres on a sphere of the mean Earth radius."""
-    return _haversine(a.lat, a.lng, b.lat, b.lng)
+    h = (math.sin((b.phi - a.phi) / 2) ** 2
+         + a.cos_phi * b.cos_phi * math.sin(math.radians(b.lng - a.lng) / 2) ** 2)
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _haversine(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """haversine_m between two places that are not fixes (the same arithmetic, to the last bit)."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
     h = (math.sin((phi2 - phi1) / 2) ** 2
          + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _haversine_to(lat1: float, lng1: float, b: TrackPoint) -> float:
+    """_haversine from a place to a fix."""
+    phi1 = math.radians(lat1)
+    h = (math.sin((b.phi - phi1) / 2) ** 2
+         + math.cos(phi1) * b.cos_phi * math.sin(math.radians(b.lng - lng1) / 2) ** 2)
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
@@ -202,8 +228,7 @@ def _fold_stops(points: list[TrackPoint]) -> list[TrackPoint]:
     i, n = 0, len(points)
     while i < n:
         lat_sum, lng_sum, j = points[i].lat, points[i].lng, i + 1
-        while j < n and _haversine(lat_sum / (j - i), lng_sum / (j - i),
-                                   points[j].lat, points[j].lng) <= STOP_RADIUS_M:
+        while j < n and _haversine_to(lat_sum / (j - i), lng_sum / (j - i), points[j]) <= STOP_RADIUS_M:
             lat_sum, lng_sum, j = lat_sum + points[j].lat, lng_sum + points[j].lng, j + 1
         count = j - i
         if count == 1 or _seconds(points[i], points[j - 1]) < STOP_MIN_S:
@@ -223,7 +248,7 @@ def _fold_stops(points: list[TrackPoint]) -> list[TrackPoint]:
 
 
 def _seconds(a: TrackPoint, b: TrackPoint) -> float:
-    return (b.t - a.t).total_seconds()
+    return (b.us - a.us) / 1_000_000  # as (b.t - a.t).total_seconds() computes it
 
 
 def _kmh(a: TrackPoint, b: TrackPoint) -> float:
@@ -259,15 +284,16 @@ def check_plausible(mode: str, points: list[TrackPoint], now: datetime,
         _refuse("too_short", distance_km=str(distance_km), min_distance_km=rules.min_distance_km)
     if duration_s < rules.min_duration_s:
         _refuse("too_brief", duration_s=duration_s, min_duration_s=rules.min_duration_s)
-    _check_steps(clean, rules)
-    fastest = _fastest_stretch(clean)
+    steps = _Steps(clean)
+    _check_steps(steps, rules)
+    fastest = _fastest_stretch(clean, steps)
     if fastest.kmh > rules.max_segment_kmh:
         _refuse("segment_too_fast", speed_kmh=round(fastest.kmh, 1), max_segment_kmh=rules.max_segment_kmh,
                 at=fastest.at.isoformat(), over_s=round(fastest.over_s, 1))
     average_kmh = float(distance_km) / (duration_s / 3600)
     if average_kmh > rules.max_average_kmh:
         _refuse("average_too_fast", average_kmh=round(average_kmh, 1), max_average_kmh=rules.max_average_kmh)
-    _check_regularity(clean)
+    _check_regularity(clean, steps)
     return TripSummary(started_at=clean[0].t, ended_at=clean[-1].t, distance_km=distance_km,
                        duration_s=duration_s, average_kmh=average_kmh, max_segment_kmh=fastest.kmh,
                        point_count=len(points), glitches_ignored=len(points) - len(clean))
@@ -315,12 +341,19 @@ def _without_glitches(points: list[TrackPoint], rules: ModeRules) -> list[TrackP
     return kept
 
 
-def _check_steps(points: list[TrackPoint], rules: ModeRules) -> None:
-    for i, (a, b) in enumerate(pairwise(points), start=1):
-        gap_s = _seconds(a, b)
+class _Steps:
+    """The length (m) and duration (s) of each step between consecutive fixes, measured once for the
+    checks that all walk them."""
+
+    def __init__(self, points: list[TrackPoint]):
+        self.metres = [haversine_m(a, b) for a, b in pairwise(points)]
+        self.seconds = [_seconds(a, b) for a, b in pairwise(points)]
+
+
+def _check_steps(steps: _Steps, rules: ModeRules) -> None:
+    for i, (metres, gap_s) in enumerate(zip(steps.metres, steps.seconds, strict=True), start=1):
         if gap_s > rules.max_gap_s:
             _refuse("gap_too_long", index=i, gap_s=gap_s, max_gap_s=rules.max_gap_s)
-        metres = haversine_m(a, b)
         if metres >= rules.max_jump_m and metres / gap_s * 3.6 > rules.max_segment_kmh:
             _refuse("teleport", index=i, jump_m=round(metres), seconds=gap_s,
                     speed_kmh=round(metres / gap_s * 3.6, 1), max_segment_kmh=rules.max_segment_kmh)
@@ -333,11 +366,11 @@ class _Stretch:
     over_s: float
 
 
-def _fastest_stretch(points: list[TrackPoint]) -> _Stretch:
+def _fastest_stretch(points: list[TrackPoint], steps: _Steps) -> _Stretch:
     """Fastest path speed over windows of at least SPEED_WINDOW_S (or one longer step)."""
     travelled = [0.0]
-    for a, b in pairwise(points):
-        travelled.append(travelled[-1] + haversine_m(a, b))
+    for metres in steps.metres:
+        travelled.append(travelled[-1] + metres)
     fastest, j = _Stretch(0.0, points[0].t, 0.0), 0
     for i in range(len(points) - 1):
         j = max(j, i + 1)
@@ -350,9 +383,9 @@ def _fastest_stretch(points: list[TrackPoint]) -> _Stretch:
     return fastest
 
 
-def _check_regularity(points: list[TrackPoint]) -> None:
-    speeds = [haversine_m(a, b) / _seconds(a, b) for a, b in pairwise(points)
-              if _seconds(a, b) <= REGULARITY_MAX_DT_S]
+def _check_regularity(points: list[TrackPoint], steps: _Steps) -> None:
+    speeds = [metres / seconds for metres, seconds in zip(steps.metres, steps.seconds, strict=True)
+              if seconds <= REGULARITY_MAX_DT_S]
     moving = [v for v in speeds if v >= MOVING_MIN_SPEED_MS]
     if len(moving) >= REGULARITY_MIN_SEGMENTS:
         middle = median(moving)
