@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.database import write_transaction
 from app.errors import DuplicateRecord, IdempotencyConflict, IdempotencyInProgress, ValidationFailed
@@ -71,9 +71,10 @@ def claim(user_id: int, key: str, request_hash: str) -> StoredResponse | None:
 def store_response(user_id: int, key: str, status: int, body: str) -> None:
     """Keep the final answer; inside the request's own transaction it commits with its writes."""
     with write_transaction():
-        row = db.session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user_id,
-                                                             IdempotencyKey.key == key))
-        row.response_status, row.response_body = status, body
+        db.session.execute(update(IdempotencyKey)
+                           .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+                           .values(response_status=status, response_body=body)
+                           .execution_options(synchronize_session=False))
 
 
 def release(user_id: int, key: str) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from app.database import write_transaction
 from app.errors import DailyLimitReached, ImplausibleTrip, ValidationFailed
@@ -71,17 +71,17 @@ def _credit_trip(user_id: int, mode: str, raw_track: list, points: list[tracks.T
         _refuse_replay(user_id, summary.started_at, shape, start_cell, digest)
         credited_km = credit_within_daily_cap(user_id, mode, day, summary.distance_km)
         credit = accounting.credit_for("travel", mode, credited_km, now)
+        # The trip and the factor given as objects (and no photo: a trip has none), so the answer reads
+        # them back without a query each, nor the stored track's JSON.
+        trip = Trip(user_id=user_id, mode=mode, distance_km=summary.distance_km, started_at=summary.started_at,
+                    ended_at=summary.ended_at, point_count=summary.point_count, track=raw_track,
+                    shape=[list(p) for p in shape], shape_span_ds=tracks.shape_span_ds(shape),
+                    start_cell=start_cell, end_cell=end_cell, track_digest=digest)
         record = Record(user_id=user_id, kind="travel", subtype=mode, status=RecordStatus.PENDING,
                         quantity=credited_km, unit="km", co2_g=credit.co2_g, points=credit.points,
-                        factor_id=credit.factor.id, day=day, created_at=now,
+                        factor=credit.factor, trip=trip, photo=None, day=day, created_at=now,
                         data={"daily_cap_applied": True} if credited_km < summary.distance_km else None)
         db.session.add(record)
-        db.session.flush()
-        db.session.add(Trip(
-            record_id=record.id, user_id=user_id, mode=mode, distance_km=summary.distance_km,
-            started_at=summary.started_at, ended_at=summary.ended_at, point_count=summary.point_count,
-            track=raw_track, shape=[list(p) for p in shape], shape_span_ds=tracks.shape_span_ds(shape),
-            start_cell=start_cell, end_cell=end_cell, track_digest=digest))
         db.session.flush()  # an identical track raced in by someone else fails its unique digest here
         ledger.credit_record(record)
     return record
@@ -93,6 +93,8 @@ def _digest(raw_track: list) -> str:
 
 def lock_user(user_id: int) -> None:
     # Serialises one user's trip checks on PostgreSQL and MariaDB (SQLite's BEGIN IMMEDIATE already does).
+    if db.engine.dialect.name == "sqlite":
+        return
     db.session.execute(select(Account.user_id).where(Account.user_id == user_id).with_for_update())
 
 
@@ -154,13 +156,10 @@ def _refuse_replay(user_id: int, started_at: datetime, shape, start_cell: str, d
 def credit_within_daily_cap(user_id: int, mode: str, day, distance_km: Decimal) -> Decimal:
     """Credit at most the day's cap per mode (kilometres) and a bounded number of trips a day
     (GPS and partner trips together; a trip superseded by a verified one no longer counts)."""
-    credited_today = db.session.scalar(
-        select(func.sum(Record.quantity))
+    credited_today, all_trips_today = db.session.execute(
+        select(func.sum(case((Record.subtype == mode, Record.quantity))), func.count(Record.id))
         .where(Record.user_id == user_id, Record.kind == "travel", Record.day == day,
-               Record.subtype == mode, Record.status != RecordStatus.REJECTED))
-    all_trips_today = db.session.scalar(
-        select(func.count(Record.id)).where(Record.user_id == user_id, Record.kind == "travel",
-                                            Record.day == day, Record.status != RecordStatus.REJECTED))
+               Record.status != RecordStatus.REJECTED)).one()
     cap_km = current_app.config["TRIP_DAILY_CAP_KM"][mode]
     remaining = cap_km - (credited_today or Decimal(0))
     if remaining <= 0 or all_trips_today >= current_app.config["TRIP_DAILY_CAP_COUNT"]:
