@@ -36,7 +36,7 @@ class _Compiled:
     positional: tuple[str, ...] | None  # parameter names in order, for qmark/format paramstyles
     defaults: dict[str, Any]  # the statement's own values (literals in the query)
     bind: dict[str, Callable[[Any], Any]]
-    result: tuple[Callable[[Any], Any] | None, ...]
+    result: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, processor) where one is needed
 
 
 class Read:
@@ -55,9 +55,15 @@ class Read:
         if compiled.positional is not None:
             args = tuple(args[name] for name in compiled.positional)
         found = _run(engine, compiled.sql, args)
-        processors = compiled.result
-        return [tuple(value if process is None else process(value) for value, process in zip(row, processors))
-                for row in found]
+        if not compiled.result:
+            return [tuple(row) for row in found]
+        rows = []
+        for row in found:
+            values = list(row)
+            for index, process in compiled.result:
+                values[index] = process(values[index])
+            rows.append(tuple(values))
+        return rows
 
     def first(self, params: Mapping[str, Any] | None = None) -> tuple | None:
         found = self.rows(params)
@@ -67,8 +73,8 @@ class Read:
         compiled = self.statement.compile(dialect=dialect)
         bind = {name: process for name, parameter in compiled.binds.items()
                 if (process := parameter.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
-        result = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                       for column in self.statement.selected_columns)
+        result = tuple((index, process) for index, column in enumerate(self.statement.selected_columns)
+                       if (process := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None)
         defaults = {name: parameter.effective_value for name, parameter in compiled.binds.items()
                     if not parameter.required}
         made = _Compiled(compiled.string, tuple(compiled.positiontup) if compiled.positional else None,
