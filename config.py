@@ -25,6 +25,10 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Seconds to reach PostgreSQL/MySQL before answering 503 service_unavailable.
     DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    # Seconds a statement (a lock wait included) may take before it is cancelled and the request answers
+    # 503; 0 = no limit. gunicorn.conf.py sets it for web workers only, so migrations and cron jobs, which
+    # may rightly run for minutes, keep no limit.
+    DATABASE_STATEMENT_TIMEOUT = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT", "0"))
     SECRET_KEY = os.environ.get("SECRET_KEY")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR")
     # Photos in an S3-compatible bucket instead of UPLOAD_DIR (needed with several app servers): set

@@ -26,6 +26,10 @@ threads = _env_int("GUNICORN_THREADS", 1)
 # A request may take this long before the arbiter kills its worker. It stays above what the app waits
 # for itself (SQLite's 30 s busy timeout, WeChat's 3 s + 5 s), so those answer 503/502 first.
 timeout = _env_int("GUNICORN_TIMEOUT", 45)
+# A statement, or a wait for a lock, is cancelled after this many seconds and its request answers 503,
+# before the timeout above kills the worker. Set here, so only web workers have it: migrations and cron
+# jobs (`flask --app wsgi ...`) keep no limit.
+os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT", "30")
 # On SIGTERM (deploys) in-flight requests get this long to finish.
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Seconds an idle connection from nginx stays open (gthread only; sync workers close after each response).

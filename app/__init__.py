@@ -74,9 +74,10 @@ def _apply_instance_defaults(app: Flask) -> None:
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'carbon.db'}"
+    statement_timeout = app.config["DATABASE_STATEMENT_TIMEOUT"]
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # The pool-pre-ping query is pointless on a file; a long busy timeout serialises writers.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": statement_timeout or 30}}
     elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("mysql"):
         # PostgreSQL's default isolation, so locked checks and conditional updates behave alike on
         # both: each statement sees what committed before it, and no gap locks deadlock inserts.
@@ -86,7 +87,9 @@ def _apply_instance_defaults(app: Flask) -> None:
         # A database host that vanishes costs a request a few seconds (then 503), never a hung worker.
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": {
-            "connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT"], **options.get("connect_args", {})}}
+            "connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT"],
+            **_statement_timeout_args(app.config["SQLALCHEMY_DATABASE_URI"], statement_timeout),
+            **options.get("connect_args", {})}}
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(instance / "uploads")
     if not app.config.get("SECRET_KEY") and app.config["ENV_NAME"] == "development":
@@ -95,6 +98,17 @@ def _apply_instance_defaults(app: Flask) -> None:
             key_file.write_text(secrets.token_hex(32))
             key_file.chmod(0o600)
         app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def _statement_timeout_args(url: str, seconds: int) -> dict:
+    """Connection settings that cancel a statement, or a wait for a lock, after `seconds`: the request
+    answers 503 instead of holding its worker until gunicorn kills it (a stuck lock, a runaway query)."""
+    if not seconds:
+        return {}
+    if url.startswith("postgresql"):
+        return {"options": f"-c statement_timeout={seconds * 1000}"}
+    # MySQL/MariaDB: waits for row locks (the common stall); statements themselves have no portable limit.
+    return {"init_command": f"SET SESSION innodb_lock_wait_timeout = {seconds}"}
 
 
 def _refuse_unsafe_production(app: Flask) -> None:

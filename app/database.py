@@ -31,7 +31,7 @@ def configure_engine(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # (The busy timeout is the connection's `timeout`: DATABASE_STATEMENT_TIMEOUT, else 30 s.)
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # SQLite's default page cache is 2 MB: at a million users a friends board (three index
