@@ -5,12 +5,15 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from app.errors import DuplicateRecord, ServiceUnavailable
@@ -140,3 +143,101 @@ def _sqlite_writer_lock(engine: Engine) -> SqliteWriterLock | None:
 
 
 _WRITER_LOCKS: dict[str, SqliteWriterLock] = {}
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positional: tuple[str, ...] | None  # parameter names in order, for qmark/format paramstyles
+    defaults: dict[str, Any]  # the statement's own values (literals in it)
+    bind: dict[str, Callable[[Any], Any]]
+    result: tuple[Callable[[Any], Any] | None, ...]
+    returns_id: bool  # an INSERT compiled with RETURNING of its key, where the driver has no lastrowid
+
+
+class Write:
+    """A Core statement on the hot write path, compiled once per dialect and run on the driver cursor of
+    the write transaction's own connection.
+
+    Through Connection.execute() a statement cost ~40 µs of SQLAlchemy's execution machinery (context,
+    events, result object) around an index lookup SQLite does in a few; crediting an earning runs four.
+    Binds and results go through the column types' own processors, as everywhere else; a driver error is
+    raised as SQLAlchemy's (IntegrityError, OperationalError …), the connection invalidated when it broke,
+    so write_transaction maps it exactly as before.
+    """
+
+    def __init__(self, statement, *, inserts_id: bool = False):
+        self.statement = statement
+        self.inserts_id = inserts_id  # an INSERT whose new key insert_id() returns
+        self._compiled: dict[str, _Compiled] = {}
+
+    def execute(self, connection: Connection, params: Mapping[str, Any]) -> int:
+        """Run the statement; returns the rows it matched."""
+        return self._run(connection, params, lambda cursor: cursor.rowcount)
+
+    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple]:
+        """Run the statement; returns its rows (a SELECT's, or an UPDATE's RETURNING)."""
+        processors = self._for(connection.dialect).result
+        found = self._run(connection, params, lambda cursor: cursor.fetchall())
+        return [tuple(value if process is None else process(value)
+                      for value, process in zip(row, processors, strict=True)) for row in found]
+
+    def insert_id(self, connection: Connection, params: Mapping[str, Any]) -> int:
+        """Run the INSERT; returns the new row's key."""
+        returns_id = self._for(connection.dialect).returns_id
+        return self._run(connection, params, lambda cursor: cursor.fetchone()[0] if returns_id else cursor.lastrowid)
+
+    def executemany(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._run(connection, rows, None, many=True)
+
+    def _run(self, connection: Connection, params, answer, *, many: bool = False):
+        dialect = connection.dialect
+        compiled = self._for(dialect)
+        args = [self._args(compiled, one) for one in params] if many else self._args(compiled, params)
+        dbapi_connection = connection.connection.dbapi_connection
+        dbapi_error = dialect.loaded_dbapi.Error
+        cursor = dbapi_connection.cursor()
+        try:
+            if many:
+                cursor.executemany(compiled.sql, args)
+                return None
+            cursor.execute(compiled.sql, args)
+            return answer(cursor)
+        except dbapi_error as exc:
+            broken = dialect.is_disconnect(exc, dbapi_connection, cursor)
+            if broken:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(compiled.sql, args, exc, dbapi_error, connection_invalidated=broken,
+                                      dialect=dialect) from exc
+        finally:
+            try:
+                cursor.close()
+            except dbapi_error:
+                pass  # the connection broke: invalidated above
+
+    @staticmethod
+    def _args(compiled: _Compiled, params: Mapping[str, Any]):
+        args = compiled.defaults | dict(params)
+        for name, process in compiled.bind.items():
+            args[name] = process(args[name])
+        return args if compiled.positional is None else tuple(args[name] for name in compiled.positional)
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        made = self._compiled.get(dialect.name)
+        if made is not None:
+            return made
+        statement = self.statement
+        returns_id = self.inserts_id and not dialect.postfetch_lastrowid
+        if returns_id:
+            statement = statement.returning(*statement.table.primary_key.columns)
+        compiled = statement.compile(dialect=dialect)
+        bind = {name: process for name, parameter in compiled.binds.items()
+                if (process := parameter.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+        result = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                       for column in statement.exported_columns)
+        defaults = {name: parameter.effective_value for name, parameter in compiled.binds.items()
+                    if not parameter.required}
+        made = _Compiled(compiled.string, tuple(compiled.positiontup) if compiled.positional else None,
+                         defaults, bind, result, returns_id)
+        self._compiled[dialect.name] = made
+        return made

@@ -19,7 +19,7 @@ from sqlalchemy import (BigInteger, Integer, and_, bindparam, case, delete, func
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from app.database import write_transaction
+from app.database import Write, write_transaction
 from app import reads
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -71,7 +71,8 @@ def band_floor_sql(tenths):
 
 
 # Built once: the hook runs with every earning, and a prebuilt Core statement skips most of the
-# per-statement work SQLAlchemy does for an ORM update() (three times cheaper here).
+# per-statement work SQLAlchemy does for an ORM update() (three times cheaper here); the common case's
+# statements run as Writes, on the driver's cursor.
 _ROWS = PeriodPoints.__table__
 _DELTA = bindparam("p_points", type_=_ROWS.c.points.type)
 _ADD_TO_ALL = (  # the common case: the week, month and year rows all exist, one statement moves them
@@ -80,13 +81,14 @@ _ADD_TO_ALL = (  # the common case: the week, month and year rows all exist, one
            or_(*(and_(_ROWS.c.period == period, _ROWS.c.period_start == bindparam(f"p_{period}"))
                  for period in PERIODS)))
     .values(points=_ROWS.c.points + _DELTA))
-_ADD_TO_ALL_RETURNING = _ADD_TO_ALL.returning(_ROWS.c.period, _ROWS.c.points)
-_TOTALS_OF_USER = (  # MariaDB's way to the totals _ADD_TO_ALL left (rows it locked already)
+_ADD_TO_ALL_RETURNING = Write(_ADD_TO_ALL.returning(_ROWS.c.period, _ROWS.c.points))
+_TOTALS_OF_USER = Write(  # MariaDB's way to the totals _ADD_TO_ALL left (rows it locked already)
     select(_ROWS.c.period, _ROWS.c.points)
     .where(_ROWS.c.user_id == bindparam("p_user"),
            or_(*(and_(_ROWS.c.period == period, _ROWS.c.period_start == bindparam(f"p_{period}"))
                  for period in PERIODS)))
     .with_for_update())
+_ADD_TO_ALL = Write(_ADD_TO_ALL)
 _ADD = (update(_ROWS)
         .where(_ROWS.c.period == bindparam("p_period"), _ROWS.c.period_start == bindparam("p_start"),
                _ROWS.c.user_id == bindparam("p_user"))
@@ -161,10 +163,10 @@ def add_earning(user_id: int, points: Decimal, at: datetime) -> None:
     params = {"p_user": user_id, "p_points": points, **{f"p_{period}": start for period, start in starts.items()}}
     connection = db.session.connection()  # Core statements: the session's ORM layer adds nothing here
     if connection.dialect.update_returning:
-        totals = dict(connection.execute(_ADD_TO_ALL_RETURNING, params).all())
+        totals = dict(_ADD_TO_ALL_RETURNING.rows(connection, params))
     else:
-        moved = connection.execute(_ADD_TO_ALL, params).rowcount
-        totals = dict(connection.execute(_TOTALS_OF_USER, params).all()) if moved else {}
+        moved = _ADD_TO_ALL.execute(connection, params)
+        totals = dict(_TOTALS_OF_USER.rows(connection, params)) if moved else {}
     moves: list[tuple[str, date, Decimal | None, Decimal]] = []
     for period, start in starts.items():
         if period in totals:
@@ -231,10 +233,13 @@ def _move_bands(moves: list[tuple[str, date, Decimal | None, Decimal | None]]) -
             for (period, start, floor), delta in sorted(deltas.items()) if delta]
     if rows:
         connection = db.session.connection()
-        connection.execute(_bucket_upsert(connection.dialect.name), rows)
+        name = connection.dialect.name
+        upsert = _UPSERT_WRITES.get(name) or _UPSERT_WRITES.setdefault(name, Write(_bucket_upsert(name)))
+        upsert.executemany(connection, rows)
 
 
 _UPSERTS: dict[str, object] = {}
+_UPSERT_WRITES: dict[str, Write] = {}
 
 
 def _bucket_upsert(dialect: str):
