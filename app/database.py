@@ -156,9 +156,9 @@ _WRITER_LOCKS: dict[str, SqliteWriterLock] = {}
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    positional: tuple[str, ...] | None  # parameter names in order, for qmark/format paramstyles
+    positional: bool  # qmark/format paramstyles take a tuple, in the order of `binds`
+    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # each parameter and its bind processor
     defaults: dict[str, Any]  # the statement's own values (literals in it)
-    bind: dict[str, Callable[[Any], Any]]
     result: tuple[Callable[[Any], Any] | None, ...]
     returns_id: bool  # an INSERT compiled with RETURNING of its key, where the driver has no lastrowid
 
@@ -225,10 +225,12 @@ class Write:
 
     @staticmethod
     def _args(compiled: _Compiled, params: Mapping[str, Any]):
-        args = compiled.defaults | dict(params)
-        for name, process in compiled.bind.items():
-            args[name] = process(args[name])
-        return args if compiled.positional is None else tuple(args[name] for name in compiled.positional)
+        if compiled.defaults:
+            params = compiled.defaults | dict(params)
+        if compiled.positional:
+            return tuple([params[name] if process is None else process(params[name])
+                          for name, process in compiled.binds])
+        return {name: params[name] if process is None else process(params[name]) for name, process in compiled.binds}
 
     def _for(self, dialect: Dialect) -> _Compiled:
         made = self._compiled.get(dialect.name)
@@ -239,13 +241,13 @@ class Write:
         if returns_id:
             statement = statement.returning(*statement.table.primary_key.columns)
         compiled = statement.compile(dialect=dialect)
-        bind = {name: process for name, parameter in compiled.binds.items()
-                if (process := parameter.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
-        result = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                       for column in statement.exported_columns)
+        names = compiled.positiontup if compiled.positional else list(compiled.binds)
+        binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                      for name in names)
         defaults = {name: parameter.effective_value for name, parameter in compiled.binds.items()
                     if not parameter.required}
-        made = _Compiled(compiled.string, tuple(compiled.positiontup) if compiled.positional else None,
-                         defaults, bind, result, returns_id)
+        result = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                       for column in statement.exported_columns)
+        made = _Compiled(compiled.string, compiled.positional, binds, defaults, result, returns_id)
         self._compiled[dialect.name] = made
         return made

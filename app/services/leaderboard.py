@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import (BigInteger, Integer, and_, bindparam, case, delete, func, insert, literal_column, or_,
                         select, type_coerce, union_all, update)
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from app.database import Write, write_transaction
@@ -172,17 +173,16 @@ def add_earning(user_id: int, points: Decimal, at: datetime) -> None:
         if period in totals:
             moves.append((period, start, totals[period] - points, totals[period]))
         else:
-            before = _insert_total(period, start, user_id, points)
+            before = _insert_total(connection, period, start, user_id, points)
             moves.append((period, start, before, points if before is None else before + points))
-    _move_bands(moves)
+    _move_bands(moves, connection)
 
 
-def _insert_total(period: str, start: date, user_id: int, points: Decimal) -> Decimal | None:
+def _insert_total(connection: Connection, period: str, start: date, user_id: int, points: Decimal) -> Decimal | None:
     """The first earning of a period: a new row (returns None: there was no total before), or,
     should a concurrent transaction have inserted the row first, ours added to it (returns the
     total we found)."""
     one = {"p_period": period, "p_start": start, "p_user": user_id, "p_points": points}
-    connection = db.session.connection()
     if connection.dialect.name in _INSERT_IF_NEW:  # a duplicate is skipped, no savepoint needed
         if connection.execute(_INSERT_IF_NEW[connection.dialect.name], one).first() is not None:
             return None
@@ -212,10 +212,10 @@ def forget_user(user_id: int) -> None:
                               .where(PeriodPoints.user_id == user_id).with_for_update()).all()
     db.session.execute(delete(PeriodPoints).where(PeriodPoints.user_id == user_id)
                        .execution_options(synchronize_session=False))
-    _move_bands([(period, start, points, None) for period, start, points in rows])
+    _move_bands([(period, start, points, None) for period, start, points in rows], db.session.connection())
 
 
-def _move_bands(moves: list[tuple[str, date, Decimal | None, Decimal | None]]) -> None:
+def _move_bands(moves: list[tuple[str, date, Decimal | None, Decimal | None]], connection: Connection) -> None:
     """Apply (period, start, old total, new total) moves to the histogram: None is "no row". The
     rows change in one fixed key order, whoever the user: two transactions moving totals between the
     same two bands in opposite directions lock them in the same order and never deadlock."""
@@ -232,7 +232,6 @@ def _move_bands(moves: list[tuple[str, date, Decimal | None, Decimal | None]]) -
     rows = [{"period": period, "period_start": start, "points_from": floor, "users": delta}
             for (period, start, floor), delta in sorted(deltas.items()) if delta]
     if rows:
-        connection = db.session.connection()
         name = connection.dialect.name
         upsert = _UPSERT_WRITES.get(name) or _UPSERT_WRITES.setdefault(name, Write(_bucket_upsert(name)))
         upsert.executemany(connection, rows)
