@@ -76,20 +76,20 @@ def band_floor_sql(tenths):
 # statements run as Writes, on the driver's cursor.
 _ROWS = PeriodPoints.__table__
 _DELTA = bindparam("p_points", type_=_ROWS.c.points.type)
-_ADD_TO_ALL = (  # the common case: the week, month and year rows all exist, one statement moves them
+_ADD_TO_EACH = (  # the common case: the week, month and year rows all exist, one statement moves them
     update(_ROWS)
     .where(_ROWS.c.user_id == bindparam("p_user"),
            or_(*(and_(_ROWS.c.period == period, _ROWS.c.period_start == bindparam(f"p_{period}"))
                  for period in PERIODS)))
     .values(points=_ROWS.c.points + _DELTA))
-_ADD_TO_ALL_RETURNING = Write(_ADD_TO_ALL.returning(_ROWS.c.period, _ROWS.c.points))
+_ADD_TO_ALL = Write(_ADD_TO_EACH)
+_ADD_TO_ALL_RETURNING = Write(_ADD_TO_EACH.returning(_ROWS.c.period, _ROWS.c.points))
 _TOTALS_OF_USER = Write(  # MariaDB's way to the totals _ADD_TO_ALL left (rows it locked already)
     select(_ROWS.c.period, _ROWS.c.points)
     .where(_ROWS.c.user_id == bindparam("p_user"),
            or_(*(and_(_ROWS.c.period == period, _ROWS.c.period_start == bindparam(f"p_{period}"))
                  for period in PERIODS)))
     .with_for_update())
-_ADD_TO_ALL = Write(_ADD_TO_ALL)
 _ADD = (update(_ROWS)
         .where(_ROWS.c.period == bindparam("p_period"), _ROWS.c.period_start == bindparam("p_start"),
                _ROWS.c.user_id == bindparam("p_user"))
