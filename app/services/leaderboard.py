@@ -17,9 +17,10 @@ from decimal import Decimal
 from sqlalchemy import (BigInteger, Integer, and_, bindparam, case, delete, func, insert, literal_column, or_,
                         select, type_coerce, union_all, update)
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from app.database import write_transaction
+from app.database import Write, write_transaction
 from app import reads
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -71,17 +72,19 @@ def band_floor_sql(tenths):
 
 
 # Built once: the hook runs with every earning, and a prebuilt Core statement skips most of the
-# per-statement work SQLAlchemy does for an ORM update() (three times cheaper here).
+# per-statement work SQLAlchemy does for an ORM update() (three times cheaper here); the common case's
+# statements run as Writes, on the driver's cursor.
 _ROWS = PeriodPoints.__table__
 _DELTA = bindparam("p_points", type_=_ROWS.c.points.type)
-_ADD_TO_ALL = (  # the common case: the week, month and year rows all exist, one statement moves them
+_ADD_TO_EACH = (  # the common case: the week, month and year rows all exist, one statement moves them
     update(_ROWS)
     .where(_ROWS.c.user_id == bindparam("p_user"),
            or_(*(and_(_ROWS.c.period == period, _ROWS.c.period_start == bindparam(f"p_{period}"))
                  for period in PERIODS)))
     .values(points=_ROWS.c.points + _DELTA))
-_ADD_TO_ALL_RETURNING = _ADD_TO_ALL.returning(_ROWS.c.period, _ROWS.c.points)
-_TOTALS_OF_USER = (  # MariaDB's way to the totals _ADD_TO_ALL left (rows it locked already)
+_ADD_TO_ALL = Write(_ADD_TO_EACH)
+_ADD_TO_ALL_RETURNING = Write(_ADD_TO_EACH.returning(_ROWS.c.period, _ROWS.c.points))
+_TOTALS_OF_USER = Write(  # MariaDB's way to the totals _ADD_TO_ALL left (rows it locked already)
     select(_ROWS.c.period, _ROWS.c.points)
     .where(_ROWS.c.user_id == bindparam("p_user"),
            or_(*(and_(_ROWS.c.period == period, _ROWS.c.period_start == bindparam(f"p_{period}"))
@@ -161,26 +164,25 @@ def add_earning(user_id: int, points: Decimal, at: datetime) -> None:
     params = {"p_user": user_id, "p_points": points, **{f"p_{period}": start for period, start in starts.items()}}
     connection = db.session.connection()  # Core statements: the session's ORM layer adds nothing here
     if connection.dialect.update_returning:
-        totals = dict(connection.execute(_ADD_TO_ALL_RETURNING, params).all())
+        totals = dict(_ADD_TO_ALL_RETURNING.rows(connection, params))
     else:
-        moved = connection.execute(_ADD_TO_ALL, params).rowcount
-        totals = dict(connection.execute(_TOTALS_OF_USER, params).all()) if moved else {}
+        moved = _ADD_TO_ALL.execute(connection, params)
+        totals = dict(_TOTALS_OF_USER.rows(connection, params)) if moved else {}
     moves: list[tuple[str, date, Decimal | None, Decimal]] = []
     for period, start in starts.items():
         if period in totals:
             moves.append((period, start, totals[period] - points, totals[period]))
         else:
-            before = _insert_total(period, start, user_id, points)
+            before = _insert_total(connection, period, start, user_id, points)
             moves.append((period, start, before, points if before is None else before + points))
-    _move_bands(moves)
+    _move_bands(moves, connection)
 
 
-def _insert_total(period: str, start: date, user_id: int, points: Decimal) -> Decimal | None:
+def _insert_total(connection: Connection, period: str, start: date, user_id: int, points: Decimal) -> Decimal | None:
     """The first earning of a period: a new row (returns None: there was no total before), or,
     should a concurrent transaction have inserted the row first, ours added to it (returns the
     total we found)."""
     one = {"p_period": period, "p_start": start, "p_user": user_id, "p_points": points}
-    connection = db.session.connection()
     if connection.dialect.name in _INSERT_IF_NEW:  # a duplicate is skipped, no savepoint needed
         if connection.execute(_INSERT_IF_NEW[connection.dialect.name], one).first() is not None:
             return None
@@ -210,10 +212,10 @@ def forget_user(user_id: int) -> None:
                               .where(PeriodPoints.user_id == user_id).with_for_update()).all()
     db.session.execute(delete(PeriodPoints).where(PeriodPoints.user_id == user_id)
                        .execution_options(synchronize_session=False))
-    _move_bands([(period, start, points, None) for period, start, points in rows])
+    _move_bands([(period, start, points, None) for period, start, points in rows], db.session.connection())
 
 
-def _move_bands(moves: list[tuple[str, date, Decimal | None, Decimal | None]]) -> None:
+def _move_bands(moves: list[tuple[str, date, Decimal | None, Decimal | None]], connection: Connection) -> None:
     """Apply (period, start, old total, new total) moves to the histogram: None is "no row". The
     rows change in one fixed key order, whoever the user: two transactions moving totals between the
     same two bands in opposite directions lock them in the same order and never deadlock."""
@@ -230,11 +232,13 @@ def _move_bands(moves: list[tuple[str, date, Decimal | None, Decimal | None]]) -
     rows = [{"period": period, "period_start": start, "points_from": floor, "users": delta}
             for (period, start, floor), delta in sorted(deltas.items()) if delta]
     if rows:
-        connection = db.session.connection()
-        connection.execute(_bucket_upsert(connection.dialect.name), rows)
+        name = connection.dialect.name
+        upsert = _UPSERT_WRITES.get(name) or _UPSERT_WRITES.setdefault(name, Write(_bucket_upsert(name)))
+        upsert.executemany(connection, rows)
 
 
 _UPSERTS: dict[str, object] = {}
+_UPSERT_WRITES: dict[str, Write] = {}
 
 
 def _bucket_upsert(dialect: str):

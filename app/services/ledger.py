@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from app.database import write_transaction
+from app.database import Write, write_transaction
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Account, LedgerEntry, LedgerReason, Record, RecordStatus
@@ -26,11 +26,11 @@ def open_account(user_id: int) -> Account:
     return account
 
 
-# Built once, on the table (Core): cheaper per call than an ORM update(), and this runs on every entry.
+# Built once, on the table (Core), and run as a Write: this runs on every entry.
 # A debit is conditional (balance + points >= 0), so concurrent debits can never overdraw.
 _ACCOUNTS = Account.__table__
 _POINTS = bindparam("a_points", type_=_ACCOUNTS.c.balance_points.type)
-_MOVE_ACCOUNT = (
+_MOVE_ACCOUNT = Write(
     update(_ACCOUNTS)
     .where(_ACCOUNTS.c.user_id == bindparam("a_user"), _ACCOUNTS.c.balance_points + _POINTS >= 0)
     .values(balance_points=_ACCOUNTS.c.balance_points + _POINTS,
@@ -43,7 +43,9 @@ _MOVE_ACCOUNT = (
 
 # The entry goes in as one Core INSERT: an ORM add + flush cost more than the rest of post_entry
 # together, and no caller needs the entry as an object (it gets the new entry's id).
-_APPEND = insert(LedgerEntry.__table__)
+_ENTRIES = LedgerEntry.__table__
+_APPEND = Write(insert(_ENTRIES).values({name: bindparam(name, type_=_ENTRIES.c[name].type) for name in (
+    "user_id", "points", "reason", "record_id", "redemption_id", "signup_id", "created_at")}), inserts_id=True)
 
 
 def post_entry(user_id: int, points: Decimal, reason: str, *, record_id: int | None = None,
@@ -64,15 +66,15 @@ def post_entry(user_id: int, points: Decimal, reason: str, *, record_id: int | N
     with write_transaction():
         db.session.flush()  # whatever the caller changed goes first, as it did when the entry was flushed
         connection = db.session.connection()  # Core statements: the session's ORM layer adds nothing here
-        entry_id = connection.execute(_APPEND, {
+        entry_id = _APPEND.insert_id(connection, {
             "user_id": user_id, "points": points, "reason": reason, "record_id": record_id,
-            "redemption_id": redemption_id, "signup_id": signup_id, "created_at": at}).inserted_primary_key[0]
+            "redemption_id": redemption_id, "signup_id": signup_id, "created_at": at})
         # Earned counts only earnings; a cancelled redemption's refund undoes the spending instead.
         earned = points if reason in LedgerReason.EARNINGS else Decimal(0)
         spent = (-points if (points < 0 and reason not in LedgerReason.EARNINGS)
                  or reason == LedgerReason.REDEMPTION_CANCEL else Decimal(0))
-        moved = connection.execute(_MOVE_ACCOUNT, {"a_user": user_id, "a_points": points, "a_earned": earned,
-                                                   "a_spent": spent, "a_co2": co2_g}).rowcount
+        moved = _MOVE_ACCOUNT.execute(connection, {"a_user": user_id, "a_points": points, "a_earned": earned,
+                                                   "a_spent": spent, "a_co2": co2_g})
         if moved != 1:
             raise InsufficientPoints()
         if reason in LedgerReason.EARNINGS:
