@@ -154,13 +154,50 @@ _WRITER_LOCKS: dict[str, SqliteWriterLock] = {}
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class CompiledStatement:
+    """A Core statement compiled for one dialect, with what running it on a driver cursor needs: its
+    parameters in order with their types' bind processors, and the result columns that need converting
+    (Decimal minor units, UTC times). Shared by app.reads (reads) and Write (the hot writes)."""
+
     sql: str
     positional: bool  # qmark/format paramstyles take a tuple, in the order of `binds`
     binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # each parameter and its bind processor
     defaults: dict[str, Any]  # the statement's own values (literals in it)
-    result: tuple[Callable[[Any], Any] | None, ...]
-    returns_id: bool  # an INSERT compiled with RETURNING of its key, where the driver has no lastrowid
+    result: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, processor) where one is needed
+    returns_id: bool = False  # an INSERT compiled with RETURNING of its key, where the driver has no lastrowid
+
+    def args(self, params: Mapping[str, Any] | None):
+        """The driver's parameters for `params` (the statement's own values filled in, types applied)."""
+        params = self.defaults | dict(params or {}) if self.defaults else (params or {})
+        if self.positional:
+            return tuple([params[name] if process is None else process(params[name])
+                          for name, process in self.binds])
+        return {name: params[name] if process is None else process(params[name]) for name, process in self.binds}
+
+    def converted(self, found: Sequence[Sequence[Any]]) -> list[tuple]:
+        """The driver's rows with each column as its type reads it."""
+        if not self.result:
+            return [tuple(row) for row in found]
+        rows = []
+        for row in found:
+            values = list(row)
+            for index, process in self.result:
+                values[index] = process(values[index])
+            rows.append(tuple(values))
+        return rows
+
+
+def compile_statement(statement, dialect: Dialect, *, returns_id: bool = False) -> CompiledStatement:
+    if returns_id:
+        statement = statement.returning(*statement.table.primary_key.columns)
+    compiled = statement.compile(dialect=dialect)
+    names = compiled.positiontup if compiled.positional else list(compiled.binds)
+    binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names)
+    defaults = {name: parameter.effective_value for name, parameter in compiled.binds.items()
+                if not parameter.required}
+    result = tuple((index, process) for index, column in enumerate(statement.exported_columns)
+                   if (process := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None)
+    return CompiledStatement(compiled.string, compiled.positional, binds, defaults, result, returns_id)
 
 
 class Write:
@@ -177,7 +214,7 @@ class Write:
     def __init__(self, statement, *, inserts_id: bool = False):
         self.statement = statement
         self.inserts_id = inserts_id  # an INSERT whose new key insert_id() returns
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[str, CompiledStatement] = {}
 
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> int:
         """Run the statement; returns the rows it matched."""
@@ -185,10 +222,8 @@ class Write:
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple]:
         """Run the statement; returns its rows (a SELECT's, or an UPDATE's RETURNING)."""
-        processors = self._for(connection.dialect).result
         found = self._run(connection, params, lambda cursor: cursor.fetchall())
-        return [tuple(value if process is None else process(value)
-                      for value, process in zip(row, processors, strict=True)) for row in found]
+        return self._for(connection.dialect).converted(found)
 
     def insert_id(self, connection: Connection, params: Mapping[str, Any]) -> int:
         """Run the INSERT; returns the new row's key."""
@@ -201,7 +236,7 @@ class Write:
     def _run(self, connection: Connection, params, answer, *, many: bool = False):
         dialect = connection.dialect
         compiled = self._for(dialect)
-        args = [self._args(compiled, one) for one in params] if many else self._args(compiled, params)
+        args = [compiled.args(one) for one in params] if many else compiled.args(params)
         dbapi_connection = connection.connection.dbapi_connection
         dbapi_error = dialect.loaded_dbapi.Error
         cursor = dbapi_connection.cursor()
@@ -223,31 +258,10 @@ class Write:
             except dbapi_error:
                 pass  # the connection broke: invalidated above
 
-    @staticmethod
-    def _args(compiled: _Compiled, params: Mapping[str, Any]):
-        if compiled.defaults:
-            params = compiled.defaults | dict(params)
-        if compiled.positional:
-            return tuple([params[name] if process is None else process(params[name])
-                          for name, process in compiled.binds])
-        return {name: params[name] if process is None else process(params[name]) for name, process in compiled.binds}
-
-    def _for(self, dialect: Dialect) -> _Compiled:
+    def _for(self, dialect: Dialect) -> CompiledStatement:
         made = self._compiled.get(dialect.name)
-        if made is not None:
-            return made
-        statement = self.statement
-        returns_id = self.inserts_id and not dialect.postfetch_lastrowid
-        if returns_id:
-            statement = statement.returning(*statement.table.primary_key.columns)
-        compiled = statement.compile(dialect=dialect)
-        names = compiled.positiontup if compiled.positional else list(compiled.binds)
-        binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-                      for name in names)
-        defaults = {name: parameter.effective_value for name, parameter in compiled.binds.items()
-                    if not parameter.required}
-        result = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                       for column in statement.exported_columns)
-        made = _Compiled(compiled.string, compiled.positional, binds, defaults, result, returns_id)
-        self._compiled[dialect.name] = made
+        if made is None:
+            made = compile_statement(self.statement, dialect,
+                                     returns_id=self.inserts_id and not dialect.postfetch_lastrowid)
+            self._compiled[dialect.name] = made
         return made

@@ -17,26 +17,16 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Engine, Select
-from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError
 
+from app.database import CompiledStatement, compile_statement
 from app.extensions import db
 
 _held = threading.local()
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    positional: tuple[str, ...] | None  # parameter names in order, for qmark/format paramstyles
-    defaults: dict[str, Any]  # the statement's own values (literals in the query)
-    bind: dict[str, Callable[[Any], Any]]
-    result: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, processor) where one is needed
 
 
 class Read:
@@ -44,43 +34,18 @@ class Read:
 
     def __init__(self, statement: Select):
         self.statement = statement
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[str, CompiledStatement] = {}
 
     def rows(self, params: Mapping[str, Any] | None = None) -> list[tuple]:
         engine = db.engine
-        compiled = self._compiled.get(engine.dialect.name) or self._compile(engine.dialect)
-        args = compiled.defaults | dict(params or {})
-        for name, process in compiled.bind.items():
-            args[name] = process(args[name])
-        if compiled.positional is not None:
-            args = tuple(args[name] for name in compiled.positional)
-        found = _run(engine, compiled.sql, args)
-        if not compiled.result:
-            return [tuple(row) for row in found]
-        rows = []
-        for row in found:
-            values = list(row)
-            for index, process in compiled.result:
-                values[index] = process(values[index])
-            rows.append(tuple(values))
-        return rows
+        compiled = self._compiled.get(engine.dialect.name)
+        if compiled is None:
+            compiled = self._compiled[engine.dialect.name] = compile_statement(self.statement, engine.dialect)
+        return compiled.converted(_run(engine, compiled.sql, compiled.args(params)))
 
     def first(self, params: Mapping[str, Any] | None = None) -> tuple | None:
         found = self.rows(params)
         return found[0] if found else None
-
-    def _compile(self, dialect: Dialect) -> _Compiled:
-        compiled = self.statement.compile(dialect=dialect)
-        bind = {name: process for name, parameter in compiled.binds.items()
-                if (process := parameter.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
-        result = tuple((index, process) for index, column in enumerate(self.statement.selected_columns)
-                       if (process := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None)
-        defaults = {name: parameter.effective_value for name, parameter in compiled.binds.items()
-                    if not parameter.required}
-        made = _Compiled(compiled.string, tuple(compiled.positiontup) if compiled.positional else None,
-                         defaults, bind, result)
-        self._compiled[dialect.name] = made
-        return made
 
 
 def _run(engine: Engine, sql: str, args) -> list[tuple]:
