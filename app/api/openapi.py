@@ -148,12 +148,24 @@ class ApiApp(OpenAPI):
     """The Flask app, with the API's OpenAPI document (served by app.api.docs, not by flask-openapi3's UI)."""
 
     def __init__(self, import_name: str, **kwargs):
+        self._sync_functions: dict = {}  # see ensure_sync
         super().__init__(
             import_name, info=Info(title="个人碳账户 API", version="1",
                                    description="The mini program's JSON API (contract: API.md). Every failure is "
                                                "the `Error` envelope with the status and code listed per operation."),
             security_schemes=SECURITY_SCHEMES, doc_ui=False,
             validation_error_callback=validation_failed_response, **kwargs)
+
+    def ensure_sync(self, func):
+        """Flask asks this of every hook and view on every request (an inspect of the function's code
+        flags each time, seven times for GET /me); the answer never changes, so it is kept."""
+        try:
+            return self._sync_functions[func]
+        except KeyError:
+            sync = self._sync_functions[func] = super().ensure_sync(func)
+            return sync
+        except TypeError:  # an unhashable callable: asked each time
+            return super().ensure_sync(func)
 
     @property
     def validate_response(self) -> bool:
