@@ -127,7 +127,7 @@ class SqliteWriterLock:
         self._threads.acquire()
         try:
             if self._pid != os.getpid():  # opened again in each forked worker: its own open file
-                self._file, self._pid = open(self._path, "a+b"), os.getpid()  # noqa: SIM115 (kept open)
+                self._file, self._pid = open(self._path, "a+b"), os.getpid()  # kept open: the lock lives on it
             fcntl.flock(self._file, fcntl.LOCK_EX)
         except BaseException:
             self._threads.release()

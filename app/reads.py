@@ -87,7 +87,7 @@ class _ThreadConnections(dict):
             for connection in self.values():
                 try:
                     connection.close()
-                except Exception:  # noqa: BLE001 (a connection already broken: nothing left to close)
+                except Exception:  # a connection already broken: nothing left to close
                     pass
 
 

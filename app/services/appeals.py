@@ -235,7 +235,8 @@ def _credit_refused_trip(appeal: Appeal, now: datetime) -> Record:
     db.session.add(Trip(record_id=record.id, user_id=refusal.user_id, mode=refusal.mode,
                         distance_km=refusal.distance_km, started_at=refusal.started_at, ended_at=refusal.ended_at,
                         point_count=refusal.point_count, track=refusal.track, shape=[list(p) for p in shape],
-                        shape_span_ds=tracks.shape_span_ds(shape), start_cell=start_cell, end_cell=end_cell, track_digest=refusal.track_digest))
+                        shape_span_ds=tracks.shape_span_ds(shape), start_cell=start_cell, end_cell=end_cell,
+                        track_digest=refusal.track_digest))
     db.session.flush()
     ledger.credit_record(record)
     return record
