@@ -49,8 +49,9 @@ class PeriodPoints(db.Model):
         # The board: highest first within one period; also answers "how many are ahead of me".
         sa.Index("ix_period_points_board", "period", "period_start", "points", "user_id"),
         sa.Index("ix_period_points_user", "user_id", "period", "period_start"),
-        # SQLite: rows live in the primary key's b-tree (an earning writes one page per row, not the
-        # table's and the key's); PostgreSQL ignores it, InnoDB does this anyway.
+        # SQLite: rows live in the primary key's b-tree (migration 0010), so an earning finds and rewrites
+        # each row there, not through the key's index and then the table; PostgreSQL ignores it, InnoDB
+        # does this anyway.
         {"sqlite_with_rowid": False},
     )
 
