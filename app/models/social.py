@@ -40,15 +40,17 @@ class PeriodPoints(db.Model):
 
     __tablename__ = "period_points"
 
-    period: Mapped[str] = mapped_column(sa.String(8), primary_key=True)  # week | month | year
-    period_start: Mapped[date] = mapped_column(sa.Date, primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    period: Mapped[str] = mapped_column(sa.String(8))  # week | month | year
+    period_start: Mapped[date] = mapped_column(sa.Date)
     points = mapped_column(FixedDecimal(1), nullable=False)
 
     __table_args__ = (
+        # The user first (migration 0011): one user's week, month and year rows sit side by side, so
+        # an earning rewrites one leaf of the key, and the key also finds every row of a user.
+        sa.PrimaryKeyConstraint("user_id", "period", "period_start"),
         # The board: highest first within one period; also answers "how many are ahead of me".
         sa.Index("ix_period_points_board", "period", "period_start", "points", "user_id"),
-        sa.Index("ix_period_points_user", "user_id", "period", "period_start"),
         # SQLite: rows live in the primary key's b-tree (migration 0010), so an earning finds and rewrites
         # each row there, not through the key's index and then the table; PostgreSQL ignores it, InnoDB
         # does this anyway.
