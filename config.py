@@ -29,9 +29,6 @@ class Config:
     # 503; 0 = no limit. gunicorn.conf.py sets it for web workers only, so migrations and cron jobs, which
     # may rightly run for minutes, keep no limit.
     DATABASE_STATEMENT_TIMEOUT = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT", "0"))
-    # SQLite: a thread of each process copies the write-ahead log back into the database this often,
-    # so commits never do it (app.database.WalCheckpointer); 0 leaves it to the commits.
-    SQLITE_CHECKPOINT_SECONDS = float(os.environ.get("SQLITE_CHECKPOINT_SECONDS", "0.25"))
     SECRET_KEY = os.environ.get("SECRET_KEY")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR")
     # Photos in an S3-compatible bucket instead of UPLOAD_DIR (needed with several app servers): set

@@ -41,7 +41,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     csrf.init_app(app)
     with app.app_context():
         from app.database import configure_engine
-        configure_engine(db.engine, app.config["SQLITE_CHECKPOINT_SECONDS"])
+        configure_engine(db.engine)
 
     from app.services.wechat import WechatClient
     app.extensions["wechat"] = WechatClient(

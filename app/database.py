@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import sqlite3
 import threading
-import time
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -23,32 +20,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from app.errors import DuplicateRecord, ServiceUnavailable
 from app.extensions import db
 
-log = logging.getLogger(__name__)
-
 # Set while a write transaction is being opened, so SQLite's BEGIN takes the write lock at once.
 _begin_immediate: ContextVar[bool] = ContextVar("begin_immediate", default=False)
 
 
-# The WAL restarts from its beginning at this many frames (40 MB of 4 KB pages). Left to the commits
-# (checkpoint_every=0), it is copied back at this size instead.
-WAL_RESTART_PAGES = 10_000
-# A RESTART checkpoint holds back new writers while it waits for a reader to move on: it gives up
-# after this long and tries again next round.
-CHECKPOINT_BUSY_TIMEOUT = 0.2
-
-
-def configure_engine(engine: Engine, checkpoint_every: float = 0) -> None:
-    """SQLite: WAL, foreign keys, busy timeout, transactions we begin ourselves, and (a file, with
-    checkpoint_every seconds > 0) a WalCheckpointer instead of checkpoints in the commits."""
+def configure_engine(engine: Engine) -> None:
+    """SQLite: WAL, foreign keys, busy timeout, and transactions we begin ourselves."""
     if engine.dialect.name != "sqlite":
         return
-    path = engine.url.database
-    checkpointer = None
-    if checkpoint_every > 0 and path and path != ":memory:":
-        checkpointer = WalCheckpointer(path, checkpoint_every, WAL_RESTART_PAGES, CHECKPOINT_BUSY_TIMEOUT,
-                                       _sqlite_writer_lock(engine))
-        _CHECKPOINTERS[engine] = checkpointer
-    autocheckpoint = checkpointer.fallback_pages if checkpointer else WAL_RESTART_PAGES
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -67,8 +46,7 @@ def configure_engine(engine: Engine, checkpoint_every: float = 0) -> None:
         cursor.execute("PRAGMA mmap_size=1073741824").fetchall()
         # Copy the WAL back into the database every 10,000 pages (40 MB) rather than 1,000: each
         # checkpoint syncs the file, and pages that many commits touch (index tails) are written once.
-        # With a WalCheckpointer, only should it fall behind.
-        cursor.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint}")
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -105,9 +83,6 @@ def write_transaction() -> Iterator[None]:
     try:
         if writer_lock is not None:
             writer_lock.acquire()
-            checkpointer = _CHECKPOINTERS.get(db.engine)
-            if checkpointer is not None:
-                checkpointer.ensure_running()
         session.connection()  # begin now, with the write lock on SQLite
         _begin_immediate.reset(token)
         token = None
@@ -176,66 +151,6 @@ def _sqlite_writer_lock(engine: Engine) -> SqliteWriterLock | None:
 
 
 _WRITER_LOCKS: dict[str, SqliteWriterLock] = {}
-
-
-class WalCheckpointer:
-    """SQLite (a file): copies the write-ahead log back into the database from a thread of this
-    process, so that no commit waits for a checkpoint.
-
-    Left to SQLite, the commit that takes the WAL past its threshold copies every page in it back and
-    syncs the file twice before its request may answer: at a million users that was a fifth of every
-    earning's time, paid in lumps. Here a thread copies frames every `every` seconds without blocking
-    anyone (PASSIVE); that alone never lets the log start over while writes keep coming, so once it
-    holds `restart_pages` frames the thread restarts it (RESTART, holding the writer lock: writers
-    queue there while the few frames left are copied, and wake the moment it is done). The connections keep SQLite's own checkpoint at 4 × `restart_pages` frames, in
-    case this thread is stopped or falls behind. One thread per process and database, started by the
-    process's first write; it stops when the database file is gone.
-    """
-
-    def __init__(self, database_path: str, every: float, restart_pages: int, busy_timeout: float,
-                 writer_lock: SqliteWriterLock):
-        self.database_path, self.every, self.restart_pages = database_path, every, restart_pages
-        self._busy_timeout, self._writer_lock = busy_timeout, writer_lock
-        self._pid: int | None = None
-        self._starting = threading.Lock()
-
-    @property
-    def fallback_pages(self) -> int:
-        return 4 * self.restart_pages
-
-    def ensure_running(self) -> None:
-        if self._pid == os.getpid():
-            return
-        with self._starting:
-            if self._pid != os.getpid():  # a forked worker starts its own: threads do not survive fork
-                threading.Thread(target=self._run, name=f"sqlite-wal-checkpoint {self.database_path}",
-                                 daemon=True).start()
-                self._pid = os.getpid()
-
-    def _run(self) -> None:
-        connection = sqlite3.connect(self.database_path, timeout=self._busy_timeout, isolation_level=None,
-                                     check_same_thread=False)
-        try:
-            while os.path.exists(self.database_path):
-                time.sleep(self.every)
-                try:
-                    self.checkpoint(connection)
-                except sqlite3.Error as exc:  # busy past the timeout, a full disk: try again next time
-                    log.warning("SQLite WAL checkpoint failed: %s", exc)
-        finally:
-            connection.close()
-
-    def checkpoint(self, connection: sqlite3.Connection) -> None:
-        _busy, log_frames, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if log_frames >= self.restart_pages:
-            self._writer_lock.acquire()
-            try:
-                connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
-            finally:
-                self._writer_lock.release()
-
-
-_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
