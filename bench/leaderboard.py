@@ -166,6 +166,7 @@ def build(loader: Loader, args, now: datetime) -> tuple[list[int], int]:
     # The period totals those entries imply: one bincount per period over (user, period of the day), then
     # written in the primary key's order (user, period, start), as one sorted run.
     columns: dict[str, list] = {"user": [], "period": [], "start": [], "points": []}
+    period_names = sorted(leaderboard.PERIODS)  # the key's order of the period column
     for period in leaderboard.PERIODS:
         period_starts = sorted({s[period] for s in starts})
         index_of_day = np.array([period_starts.index(s[period]) for s in starts], dtype=np.int64)
@@ -173,12 +174,11 @@ def build(loader: Loader, args, now: datetime) -> tuple[list[int], int]:
                            minlength=(args.users + 1) * len(period_starts)).astype(np.int64)
         keys = np.nonzero(sums)[0]
         columns["user"].append(keys // len(period_starts))
-        columns["period"].append(np.full(len(keys), sorted(leaderboard.PERIODS).index(period)))
+        columns["period"].append(np.full(len(keys), period_names.index(period)))
         columns["start"].append(np.array([s.toordinal() for s in period_starts])[keys % len(period_starts)])
         columns["points"].append(sums[keys])
     user_, period_, start_, points_ = (np.concatenate(parts) for parts in columns.values())
     order = np.lexsort((start_, period_, user_))
-    period_names = sorted(leaderboard.PERIODS)
     start_values = {d: loader.value(date.fromordinal(d)) for d in np.unique(start_).tolist()}
     for chunk in range(0, len(order), 200_000):
         part = order[chunk:chunk + 200_000]

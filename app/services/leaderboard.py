@@ -76,25 +76,26 @@ def band_floor_sql(tenths):
 # statements run as Writes, on the driver's cursor.
 _ROWS = PeriodPoints.__table__
 _DELTA = bindparam("p_points", type_=_ROWS.c.points.type)
-# MariaDB, given the key's three rows of one user, could pick the board index (its (period, start)
-# prefix fits too) and lock every row it reads there, other users' included: they deadlocked.
-_BY_KEY_ONLY = "FORCE INDEX (PRIMARY)"
-_ADD_TO_EACH = (  # the common case: the week, month and year rows all exist, one statement moves them
-    update(_ROWS)
-    .where(_ROWS.c.user_id == bindparam("p_user"),
-           or_(*(and_(_ROWS.c.period == period, _ROWS.c.period_start == bindparam(f"p_{period}"))
-                 for period in PERIODS)))
-    .values(points=_ROWS.c.points + _DELTA)
-    .with_hint(_BY_KEY_ONLY, dialect_name="mysql").with_hint(_BY_KEY_ONLY, dialect_name="mariadb"))
+# An earning's three rows: the user's week, month and year.
+_EARNING_ROWS = (_ROWS.c.user_id == bindparam("p_user"),
+                 or_(*(and_(_ROWS.c.period == period, _ROWS.c.period_start == bindparam(f"p_{period}"))
+                       for period in PERIODS)))
+
+
+def _by_key_only(statement):
+    """MariaDB, given one user's rows by key, could pick the board index (its (period, start) prefix
+    fits too) and lock every row it reads there, other users' included: they deadlocked."""
+    for dialect in ("mysql", "mariadb"):
+        statement = statement.with_hint(selectable=_ROWS, text="FORCE INDEX (PRIMARY)", dialect_name=dialect)
+    return statement
+
+
+_ADD_TO_EACH = _by_key_only(  # the common case: the week, month and year rows all exist, one statement moves them
+    update(_ROWS).where(*_EARNING_ROWS).values(points=_ROWS.c.points + _DELTA))
 _ADD_TO_ALL = Write(_ADD_TO_EACH)
 _ADD_TO_ALL_RETURNING = Write(_ADD_TO_EACH.returning(_ROWS.c.period, _ROWS.c.points))
 _TOTALS_OF_USER = Write(  # MariaDB's way to the totals _ADD_TO_ALL left (rows it locked already)
-    select(_ROWS.c.period, _ROWS.c.points)
-    .where(_ROWS.c.user_id == bindparam("p_user"),
-           or_(*(and_(_ROWS.c.period == period, _ROWS.c.period_start == bindparam(f"p_{period}"))
-                 for period in PERIODS)))
-    .with_hint(_ROWS, _BY_KEY_ONLY, dialect_name="mysql").with_hint(_ROWS, _BY_KEY_ONLY, dialect_name="mariadb")
-    .with_for_update())
+    _by_key_only(select(_ROWS.c.period, _ROWS.c.points).where(*_EARNING_ROWS)).with_for_update())
 _ADD = (update(_ROWS)
         .where(_ROWS.c.period == bindparam("p_period"), _ROWS.c.period_start == bindparam("p_start"),
                _ROWS.c.user_id == bindparam("p_user"))
