@@ -23,6 +23,15 @@ class LedgerReason:
     EARNINGS = (RECORD_CREDIT, ACTIVITY_ATTENDANCE, RECORD_REVERSAL)
 
 
+def _unique_when_set(column: str) -> sa.Index:
+    """Unique (column, reason) over the entries that name one (migration 0012). An entry names one of the
+    three at most, so on SQLite and PostgreSQL the index leaves the others out (NULLs never clash anyway)
+    and an entry writes one index page instead of three. MariaDB has no partial index: it keeps them all."""
+    where = sa.text(f"{column} IS NOT NULL")
+    return sa.Index(f"uq_ledger_entries_{column}_reason", column, "reason", unique=True,
+                    sqlite_where=where, postgresql_where=where)
+
+
 class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
 
@@ -36,9 +45,7 @@ class LedgerEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
-        # The database itself refuses a second credit of one record.
-        sa.UniqueConstraint("record_id", "reason"),
-        sa.UniqueConstraint("redemption_id", "reason"),
-        sa.UniqueConstraint("signup_id", "reason"),
+        # The database itself refuses a second credit of one record, redemption or sign-up.
+        *(_unique_when_set(column) for column in ("record_id", "redemption_id", "signup_id")),
         sa.Index("ix_ledger_entries_user_newest", "user_id", "id"),
     )
