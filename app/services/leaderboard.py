@@ -102,9 +102,10 @@ _ADD = (update(_ROWS)
         .values(points=_ROWS.c.points + _DELTA))
 _INSERT = insert(_ROWS).values(period=bindparam("p_period"), period_start=bindparam("p_start"),
                                user_id=bindparam("p_user"), points=_DELTA)
-_INSERT_IF_NEW = {name: dialect.insert(_ROWS).values(period=bindparam("p_period"), period_start=bindparam("p_start"),
-                                                     user_id=bindparam("p_user"), points=_DELTA)
-                  .on_conflict_do_nothing().returning(_ROWS.c.user_id)  # a row back: ours went in
+_INSERT_IF_NEW = {name: Write(dialect.insert(_ROWS)
+                               .values(period=bindparam("p_period"), period_start=bindparam("p_start"),
+                                       user_id=bindparam("p_user"), points=_DELTA)
+                               .on_conflict_do_nothing().returning(_ROWS.c.user_id))  # a row back: ours went in
                   for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
 
 # The boards' reads, built once too: every GET /leaderboard runs them, and building them cost two to
@@ -115,6 +116,8 @@ _POINTS_OF_USER = select(_ROWS.c.points).where(
     _ROWS.c.period == bindparam("p_period"), _ROWS.c.period_start == bindparam("p_start"),
     _ROWS.c.user_id == bindparam("p_user"))
 _READ_POINTS_OF_USER = reads.Read(_POINTS_OF_USER)
+# A period's first earning (the bench's users: one earning in ten) runs these, in the ledger's transaction.
+_WRITE_INSERT, _WRITE_ADD, _WRITE_POINTS_OF_USER = Write(_INSERT), Write(_ADD), Write(_POINTS_OF_USER)
 
 
 def _members(query):
@@ -156,9 +159,9 @@ _REBUILD = insert(_BUCKETS).from_select(
     .group_by(_BANDED.c.period, _BANDED.c.period_start, _BANDED.c.points_from))
 
 
-def add_earning(user_id: int, points: Decimal, at: datetime) -> None:
+def add_earning(user_id: int, points: Decimal, at: datetime, connection: Connection | None = None) -> None:
     """Move the user's week, month and year totals by an earning, and the histogram bands they leave
-    and enter, in the caller's transaction.
+    and enter, in the caller's transaction (on `connection`, the session's, when the caller has it).
 
     The caller holds the user's account row locked (post_entry updates it first), so one user's
     earnings never interleave here. Usually one UPDATE moves all three rows and returns their new
@@ -168,7 +171,8 @@ def add_earning(user_id: int, points: Decimal, at: datetime) -> None:
     """
     starts = period_starts(at)
     params = {"p_user": user_id, "p_points": points, **{f"p_{period}": start for period, start in starts.items()}}
-    connection = db.session.connection()  # Core statements: the session's ORM layer adds nothing here
+    if connection is None:
+        connection = db.session.connection()  # Core statements: the session's ORM layer adds nothing here
     if connection.dialect.update_returning:
         totals = dict(_ADD_TO_ALL_RETURNING.rows(connection, params))
     else:
@@ -190,18 +194,18 @@ def _insert_total(connection: Connection, period: str, start: date, user_id: int
     total we found)."""
     one = {"p_period": period, "p_start": start, "p_user": user_id, "p_points": points}
     if connection.dialect.name in _INSERT_IF_NEW:  # a duplicate is skipped, no savepoint needed
-        if connection.execute(_INSERT_IF_NEW[connection.dialect.name], one).first() is not None:
+        if _INSERT_IF_NEW[connection.dialect.name].rows(connection, one):
             return None
     else:  # MariaDB (INSERT IGNORE would hide other errors too): a savepoint takes a duplicate back
         try:
-            with db.session.begin_nested():
-                connection.execute(_INSERT, one)
+            with db.session.begin_nested():  # the SAVEPOINT goes out when the session's connection is asked for
+                _WRITE_INSERT.execute(db.session.connection(), one)
             return None
         except IntegrityError:
             pass
-    if connection.execute(_ADD, one).rowcount != 1:
+    if _WRITE_ADD.execute(connection, one) != 1:
         raise RuntimeError(f"period_points row {one} neither inserted nor found")
-    return connection.scalar(_POINTS_OF_USER, one) - points
+    return _WRITE_POINTS_OF_USER.rows(connection, one)[0][0] - points
 
 
 def points_in_period(user_id: int, period: str, moment: datetime | None = None) -> Decimal:

@@ -80,7 +80,7 @@ def post_entry(user_id: int, points: Decimal, reason: str, *, record_id: int | N
         if reason in LedgerReason.EARNINGS:
             # After the account row is locked by the UPDATE above: one user's earnings queue up there,
             # so they never race to insert the same period row (MariaDB would answer with a deadlock).
-            leaderboard.add_earning(user_id, points, earned_at or at)
+            leaderboard.add_earning(user_id, points, earned_at or at, connection)
         return entry_id
 
 

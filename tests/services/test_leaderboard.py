@@ -184,28 +184,45 @@ def test_concurrent_first_earnings_of_a_period_add_up(user, app):
         PeriodPoints.period == "year", PeriodPoints.user_id != ann))) == Decimal("12.0")
 
 
-def test_the_upsert_survives_a_row_inserted_by_a_concurrent_transaction(user):
+class _InsertedFirstBy:
+    """A Write whose statement runs just after `other` (on the same connection)."""
+
+    def __init__(self, write, other):
+        self.write, self.other = write, other
+
+    def rows(self, connection, params):
+        self.other(connection)
+        return self.write.rows(connection, params)
+
+
+def test_the_upsert_survives_a_row_inserted_by_a_concurrent_transaction(user, monkeypatch):
     """What a concurrent first insert looks like from inside: the week row was not there when we
     looked, and our INSERT collides with the one another transaction committed meanwhile."""
     ann = user("ann")
     earn(ann, "1.0", "2027-06-01T04:00:00Z")
     inserted_first = []
 
-    def other_transaction_inserts_first(conn, cursor, statement, parameters, context, executemany):
-        # just before our INSERT (on MariaDB, before the savepoint it is made in)
-        if statement.startswith(("INSERT INTO period_points ", "SAVEPOINT")) and not inserted_first:
+    def other_transaction_inserts_first(conn):
+        if not inserted_first:
             inserted_first.append(True)
             conn.execute(sa.insert(PeriodPoints).values(
                 period="week", period_start=date(2027, 6, 7), user_id=ann, points=Decimal("4.0")))
             conn.execute(leaderboard._bucket_upsert(conn.dialect.name), [  # and counted it in its band
                 {"period": "week", "period_start": date(2027, 6, 7), "points_from": Decimal("4.0"), "users": 1}])
 
-    sa.event.listen(db.engine, "before_cursor_execute", other_transaction_inserts_first)
+    def before_the_savepoint(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("SAVEPOINT"):  # MariaDB: our INSERT goes in a savepoint of its own
+            other_transaction_inserts_first(conn)
+
+    # SQLite and PostgreSQL: just before our INSERT … ON CONFLICT DO NOTHING.
+    for name, write in leaderboard._INSERT_IF_NEW.items():
+        monkeypatch.setitem(leaderboard._INSERT_IF_NEW, name, _InsertedFirstBy(write, other_transaction_inserts_first))
+    sa.event.listen(db.engine, "before_cursor_execute", before_the_savepoint)
     try:
         # Only the week row is new: the one-statement UPDATE falls through to the per-period path.
         ledger.post_entry(ann, Decimal("2.0"), CREDIT, at=at("2027-06-07T04:00:00Z"))
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", other_transaction_inserts_first)
+        sa.event.remove(db.engine, "before_cursor_execute", before_the_savepoint)
     assert inserted_first
     assert totals(ann) == {("week", date(2027, 5, 31)): Decimal("1.0"), ("week", date(2027, 6, 7)): Decimal("6.0"),
                            ("month", date(2027, 6, 1)): Decimal("3.0"), ("year", date(2027, 1, 1)): Decimal("3.0")}
