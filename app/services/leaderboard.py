@@ -96,12 +96,13 @@ _ADD_TO_ALL = Write(_ADD_TO_EACH)
 _ADD_TO_ALL_RETURNING = Write(_ADD_TO_EACH.returning(_ROWS.c.period, _ROWS.c.points))
 _TOTALS_OF_USER = Write(  # MariaDB's way to the totals _ADD_TO_ALL left (rows it locked already)
     _by_key_only(select(_ROWS.c.period, _ROWS.c.points).where(*_EARNING_ROWS)).with_for_update())
-_ADD = (update(_ROWS)
-        .where(_ROWS.c.period == bindparam("p_period"), _ROWS.c.period_start == bindparam("p_start"),
-               _ROWS.c.user_id == bindparam("p_user"))
-        .values(points=_ROWS.c.points + _DELTA))
-_INSERT = insert(_ROWS).values(period=bindparam("p_period"), period_start=bindparam("p_start"),
-                               user_id=bindparam("p_user"), points=_DELTA)
+# A period's first earning (one earning in several) runs these, in the ledger's transaction.
+_ADD = Write(update(_ROWS)
+             .where(_ROWS.c.period == bindparam("p_period"), _ROWS.c.period_start == bindparam("p_start"),
+                    _ROWS.c.user_id == bindparam("p_user"))
+             .values(points=_ROWS.c.points + _DELTA))
+_INSERT = Write(insert(_ROWS).values(period=bindparam("p_period"), period_start=bindparam("p_start"),
+                                     user_id=bindparam("p_user"), points=_DELTA))
 _INSERT_IF_NEW = {name: Write(dialect.insert(_ROWS)
                                .values(period=bindparam("p_period"), period_start=bindparam("p_start"),
                                        user_id=bindparam("p_user"), points=_DELTA)
@@ -110,14 +111,13 @@ _INSERT_IF_NEW = {name: Write(dialect.insert(_ROWS)
 
 # The boards' reads, built once too: every GET /leaderboard runs them, and building them cost two to
 # three times what the database takes to answer. They run as app.reads statements, outside any
-# transaction; _POINTS_OF_USER also serves add_earning inside the ledger's transaction.
+# transaction; _POINTS_OF_USER also serves add_earning (as a Write) inside the ledger's transaction.
 _USERS, _FRIENDSHIPS = User.__table__, Friendship.__table__
 _POINTS_OF_USER = select(_ROWS.c.points).where(
     _ROWS.c.period == bindparam("p_period"), _ROWS.c.period_start == bindparam("p_start"),
     _ROWS.c.user_id == bindparam("p_user"))
 _READ_POINTS_OF_USER = reads.Read(_POINTS_OF_USER)
-# A period's first earning (the bench's users: one earning in ten) runs these, in the ledger's transaction.
-_WRITE_INSERT, _WRITE_ADD, _WRITE_POINTS_OF_USER = Write(_INSERT), Write(_ADD), Write(_POINTS_OF_USER)
+_WRITE_POINTS_OF_USER = Write(_POINTS_OF_USER)
 
 
 def _members(query):
@@ -159,9 +159,9 @@ _REBUILD = insert(_BUCKETS).from_select(
     .group_by(_BANDED.c.period, _BANDED.c.period_start, _BANDED.c.points_from))
 
 
-def add_earning(user_id: int, points: Decimal, at: datetime, connection: Connection | None = None) -> None:
+def add_earning(user_id: int, points: Decimal, at: datetime, connection: Connection) -> None:
     """Move the user's week, month and year totals by an earning, and the histogram bands they leave
-    and enter, in the caller's transaction (on `connection`, the session's, when the caller has it).
+    and enter, in the caller's transaction (`connection`: the session's, which Core statements run on).
 
     The caller holds the user's account row locked (post_entry updates it first), so one user's
     earnings never interleave here. Usually one UPDATE moves all three rows and returns their new
@@ -171,8 +171,6 @@ def add_earning(user_id: int, points: Decimal, at: datetime, connection: Connect
     """
     starts = period_starts(at)
     params = {"p_user": user_id, "p_points": points, **{f"p_{period}": start for period, start in starts.items()}}
-    if connection is None:
-        connection = db.session.connection()  # Core statements: the session's ORM layer adds nothing here
     if connection.dialect.update_returning:
         totals = dict(_ADD_TO_ALL_RETURNING.rows(connection, params))
     else:
@@ -199,11 +197,11 @@ def _insert_total(connection: Connection, period: str, start: date, user_id: int
     else:  # MariaDB (INSERT IGNORE would hide other errors too): a savepoint takes a duplicate back
         try:
             with db.session.begin_nested():  # the SAVEPOINT goes out when the session's connection is asked for
-                _WRITE_INSERT.execute(db.session.connection(), one)
+                _INSERT.execute(db.session.connection(), one)
             return None
         except IntegrityError:
             pass
-    if _WRITE_ADD.execute(connection, one) != 1:
+    if _ADD.execute(connection, one) != 1:
         raise RuntimeError(f"period_points row {one} neither inserted nor found")
     return _WRITE_POINTS_OF_USER.rows(connection, one)[0][0] - points
 
