@@ -101,6 +101,9 @@ class Config:
     # How many reverse proxies (nginx) stand in front of the app: their X-Forwarded-For/-Proto/-Host
     # are trusted that many hops deep. 0: none trusted (clients talk to gunicorn directly).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # GET /me and the leaderboard answered before Flask's request machinery (app/hot_reads.py): the same
+    # answers at about twice the rate. 0 sends them through Flask like every other request.
+    HOT_READS = _env_bool("HOT_READS", True)
 
     # API rate limits (app/ratelimit.py), in Flask-Limiter's notation ("N/minute;M/day"). Counted per
     # signed-in user, or per client IP where said; a request without a valid token counts per IP.

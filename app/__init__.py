@@ -23,11 +23,6 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     _apply_instance_defaults(app)
     _refuse_unsafe_production(app)
 
-    if app.config["TRUSTED_PROXIES"]:
-        # Behind nginx: the client's address (login throttling, logs) and scheme come from its headers.
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
     from app.json import DecimalJSONProvider
     app.json = DecimalJSONProvider(app)
     from app.sessions import PagesOnlySessionInterface
@@ -65,6 +60,17 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     from app.cli import register_commands
     register_commands(app)
+
+    if app.config["HOT_READS"]:
+        from app.hot_reads import HotReads
+        from app.api.account import me_json
+        from app.api.friends import BoardQuery, board_json
+        app.wsgi_app = HotReads(app, app.wsgi_app, {"api.me": (None, me_json),
+                                                    "api.show_leaderboard": (BoardQuery, board_json)})
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind nginx: the client's address (login throttling, logs) and scheme come from its headers.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_app_context, request
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 ACCESS_LOGGER = "app.access"
@@ -23,7 +23,8 @@ class RequestIdFilter(logging.Filter):
     """Stamps every record with the current request's id (None outside a request)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id") if has_request_context() else None
+        # g belongs to the app context: the API's hot reads (app/hot_reads.py) have no request context.
+        record.request_id = g.get("request_id") if has_app_context() else None
         return True
 
 
@@ -76,13 +77,11 @@ def configure_logging(app: Flask) -> None:
     root.setLevel(logging.INFO)
     # urllib3 at DEBUG logs WeChat's request line, which carries the app secret.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
-    access = logging.getLogger(ACCESS_LOGGER)
 
     @app.before_request
     def _assign_request_id():
         g.request_started = time.perf_counter()
-        incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
+        g.request_id = request_id_for(request.environ)
 
     @app.after_request
     def _log_and_echo_request_id(response):
@@ -90,18 +89,32 @@ def configure_logging(app: Flask) -> None:
         method, path, status = request.method, request.path, response.status_code
         if path in _PROBES and status < 400:
             return response  # a load balancer asks every few seconds: only failures are news
-        if not access.isEnabledFor(logging.INFO):
-            return response
-        started = g.get("request_started")
-        duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
-        fields = {"method": method, "path": path, "status": status, "duration_ms": duration_ms,
-                  "user_id": _identity(g.get("current_user")),
-                  "staff_id": _identity(g.get("_login_user"))}  # flask-login's loaded staff member
-        # handle(makeRecord()) is what info() does, less its walk up the stack for the caller's line,
-        # which an access line never shows.
-        access.handle(access.makeRecord(ACCESS_LOGGER, logging.INFO, __file__, 0, "%s %s %s %sms",
-                                        (method, path, status, duration_ms), None, extra=fields))
+        log_access(method, path, status, g.get("request_started"), _identity(g.get("current_user")),
+                   _identity(g.get("_login_user")))  # flask-login's loaded staff member
         return response
+
+
+def request_id_for(environ: dict) -> str:
+    """The caller's X-Request-ID when it is a sane one (nginx's $request_id), else a new one."""
+    incoming = environ.get("HTTP_X_REQUEST_ID", "")
+    return incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
+
+
+_access = logging.getLogger(ACCESS_LOGGER)
+
+
+def log_access(method: str, path: str, status: int, started: float | None, user_id: int | None,
+               staff_id: int | None) -> None:
+    """The request's access line; `started` is its time.perf_counter() on arrival."""
+    if not _access.isEnabledFor(logging.INFO):
+        return
+    duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+    fields = {"method": method, "path": path, "status": status, "duration_ms": duration_ms,
+              "user_id": user_id, "staff_id": staff_id}
+    # handle(makeRecord()) is what info() does, less its walk up the stack for the caller's line,
+    # which an access line never shows.
+    _access.handle(_access.makeRecord(ACCESS_LOGGER, logging.INFO, __file__, 0, "%s %s %s %sms",
+                                      (method, path, status, duration_ms), None, extra=fields))
 
 
 def _identity(instance: object) -> int | None:

@@ -27,6 +27,16 @@ from app.database import CompiledStatement, compile_statement
 from app.extensions import db
 
 _held = threading.local()
+# This process's id, renewed in a forked child: os.getpid() is a system call, asked on every read.
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 class Read:
@@ -80,10 +90,10 @@ class _ThreadConnections(dict):
 
     def __init__(self) -> None:
         super().__init__()
-        self.pid = os.getpid()
+        self.pid = _pid
 
     def __del__(self) -> None:
-        if self.pid == os.getpid():
+        if self.pid == _pid:
             for connection in self.values():
                 try:
                     connection.close()
@@ -93,7 +103,7 @@ class _ThreadConnections(dict):
 
 def _connection(engine: Engine):
     held = getattr(_held, "connections", None)
-    if held is None or held.pid != os.getpid():
+    if held is None or held.pid != _pid:
         held = _held.connections = _ThreadConnections()
     connection = held.get(engine)
     if connection is None:

@@ -37,8 +37,13 @@ class ProfileChanges(Request):
 @login_required
 def me():
     """The user's profile and point totals"""
-    summary = account.account_summary(g.current_user.id)
-    return {"user": user_json(g.current_user),
+    return me_json(g.current_user)
+
+
+def me_json(user: users.SignedInUser) -> dict:
+    """GET /me's answer (also made by app/hot_reads.py)."""
+    summary = account.account_summary(user.id)
+    return {"user": user_json(user),
             "account": {"balance_points": summary.balance_points,
                         "earned_points_year": summary.earned_points_year,
                         "spent_points_total": summary.spent_points_total,

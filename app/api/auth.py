@@ -16,7 +16,12 @@ from app.services import users
 
 
 def bearer_token() -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return bearer_token_in(request.headers.get("Authorization", ""))
+
+
+def bearer_token_in(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header's value."""
+    scheme, _, token = authorization.partition(" ")
     return token.strip() if scheme.lower() == "bearer" else None
 
 

@@ -14,7 +14,7 @@ from app.api.idempotency import idempotent
 from app.api.openapi import refuses
 from app.api.schemas import BlankIsDefault, Id, Input, PageQuery, Points, Request, Response, UserOut, user_json
 from app.errors import NotFound
-from app.services import friends, leaderboard
+from app.services import friends, leaderboard, users
 from app.services.friends import AlreadyFriends, FriendLimitReached, InvalidInvite
 
 
@@ -113,7 +113,12 @@ def unfriend(path: FriendPath):
 @login_required
 def show_leaderboard(query: BoardQuery):
     """Points earned in the period, highest first; `me` is the user's own rank and points"""
-    board = leaderboard.board(g.current_user.id, query.scope, query.period, limit=query.limit)
+    return board_json(g.current_user, query)
+
+
+def board_json(user: users.SignedInUser, query: BoardQuery) -> dict:
+    """GET /leaderboard's answer (also made by app/hot_reads.py)."""
+    board = leaderboard.board(user.id, query.scope, query.period, limit=query.limit)
     return {"items": [{"rank": e.rank, "user": {"id": e.user_id, "nickname": e.nickname, "avatar_url": e.avatar_url},
                        "points": e.points} for e in board.items],
             "me": {"rank": board.my_rank, "points": board.my_points}}
