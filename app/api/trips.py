@@ -14,7 +14,7 @@ from app.api.idempotency import idempotent
 from app.api.openapi import refuses
 from app.api.schemas import RecordOut, Request, record_json
 from app.errors import DailyLimitReached, ImplausibleTrip
-from app.services import trips
+from app.services import explanations, trips
 from app.services.track_analysis import MAX_POINTS
 
 
@@ -49,4 +49,4 @@ def record_trip(body: TripIn):
         # Answered, not raised: under an Idempotency-Key the request is one transaction, and the kept
         # refusal (details.refusal_id, for an appeal) must commit with the stored answer, not roll back.
         return domain_error_response(refusal)
-    return record_json(record), 201
+    return record_json(record, explanations.explain_new(record)), 201

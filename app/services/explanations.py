@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
@@ -43,6 +44,27 @@ class _Evidence:
 
 def explain(record: Record) -> dict:
     return explain_all([record])[0]
+
+
+@dataclass(frozen=True)
+class _Credit:
+    """What an explanation reads of a ledger entry."""
+
+    reason: str
+    points: Decimal
+    created_at: datetime
+
+
+def explain_new(record: Record) -> dict:
+    """explain() of a record made in this request, without reading anything: the ledger holds at most its
+    credit, and no appeal, correction or reversal can have touched it yet (a partner's record reads its
+    partner's name)."""
+    if _partner_id(record) is not None:
+        return explain(record)
+    evidence = _Evidence()
+    if record.status == RecordStatus.CREDITED and record.points:
+        evidence.entries[record.id].append(_Credit(LedgerReason.RECORD_CREDIT, record.points, record.decided_at))
+    return _explain(record, evidence)
 
 
 def explain_all(records: Sequence[Record]) -> list[dict]:

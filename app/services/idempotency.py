@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
-from app.database import write_transaction
+from app.database import Write, write_transaction
 from app.errors import DuplicateRecord, IdempotencyConflict, IdempotencyInProgress, ValidationFailed
 from app.extensions import db
 from app.models import IdempotencyKey
@@ -42,8 +42,8 @@ def claim(user_id: int, key: str, request_hash: str) -> StoredResponse | None:
     expires_at = now + timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
     try:
         with write_transaction():
-            db.session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,
-                                          claimed_at=now, expires_at=expires_at))
+            _CLAIM.execute(db.session.connection(), {"user_id": user_id, "key": key, "request_hash": request_hash,
+                                                     "claimed_at": now, "expires_at": expires_at})
         return None
     except DuplicateRecord:
         pass
@@ -71,10 +71,16 @@ def claim(user_id: int, key: str, request_hash: str) -> StoredResponse | None:
 def store_response(user_id: int, key: str, status: int, body: str) -> None:
     """Keep the final answer; inside the request's own transaction it commits with its writes."""
     with write_transaction():
-        db.session.execute(update(IdempotencyKey)
-                           .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
-                           .values(response_status=status, response_body=body)
-                           .execution_options(synchronize_session=False))
+        _STORE.execute(db.session.connection(), {"user_id": user_id, "key": key, "status": status, "body": body})
+
+
+# Every creating request claims a key and stores its answer: built once, run as Writes (through the ORM
+# the two cost a tenth of a trip's CPU).
+_KEYS = IdempotencyKey.__table__
+_CLAIM = Write(insert(_KEYS).values({name: bindparam(name, type_=_KEYS.c[name].type) for name in (
+    "user_id", "key", "request_hash", "claimed_at", "expires_at")}))
+_STORE = Write(update(_KEYS).where(_KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key == bindparam("key"))
+               .values(response_status=bindparam("status"), response_body=bindparam("body")))
 
 
 def release(user_id: int, key: str) -> None:

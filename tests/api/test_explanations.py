@@ -55,14 +55,16 @@ def test_a_bike_trip_explains_its_distance_factor_grams_and_points(client, login
 def test_a_trip_cut_by_the_daily_cap_says_how_much_was_travelled_and_credited(app, client, login):
     caps = app.config["TRIP_DAILY_CAP_KM"]
     app.config["TRIP_DAILY_CAP_KM"] = {**caps, "bike": Decimal("2")}
+    headers = login()
     try:
-        record = post_trip(client, login(), tracks.realistic_track("bike", km=5.0, start=hours_ago(3))).get_json()
+        record = post_trip(client, headers, tracks.realistic_track("bike", km=5.0, start=hours_ago(3))).get_json()
     finally:
         app.config["TRIP_DAILY_CAP_KM"] = caps
     assert record["daily_cap_applied"] is True and record["quantity"] == 2
     [cap] = record["explanation"]["adjustments"]
     assert cap["type"] == "daily_cap" and cap["after"] == 2 and cap["before"] == record["distance_km"]
     assert record["explanation"]["co2_g"] == "2 km × 48 g/km = 96.00 g"
+    assert records_of(client, headers)[record["id"]]["explanation"] == record["explanation"]
 
 
 @pytest.mark.parametrize("bedtime, co2_formula, adjustment, status", [
