@@ -29,14 +29,14 @@ from app.services import users
 
 log = logging.getLogger(__name__)
 
-# endpoint -> (the query model its view validates, or None; the function making its JSON)
-Answer = Callable[..., dict]
+Answer = Callable[..., dict]  # (the signed-in user[, the validated query]) -> the view's JSON
 
 
 class HotReads:
     """WSGI middleware: answers its GET endpoints itself when it can, else hands the request on."""
 
     def __init__(self, app: Flask, wsgi_app, answers: dict[str, tuple[type | None, Answer]]):
+        """`answers`: endpoint -> (the query model its view validates, or None; the function making its JSON)."""
         self.app = app
         self.wsgi_app = wsgi_app
         # The paths the endpoints are registered at (no converters: these are fixed paths).
@@ -58,6 +58,8 @@ class HotReads:
         started = time.perf_counter()
         query_model, answer = route
         with self.app.app_context():
+            # Set first, so any line logged meanwhile carries it (and Flask reuses it if it answers instead).
+            g.request_id = request_id = logs.request_id_for(environ)
             try:
                 user = users.authenticate(bearer_token_in(environ.get("HTTP_AUTHORIZATION", "")))
                 if query_model is None:
@@ -74,7 +76,6 @@ class HotReads:
             except Exception:
                 log.exception("hot read failed; answering through Flask")
                 return self.wsgi_app(environ, start_response)
-            g.request_id = request_id = logs.request_id_for(environ)
             logs.log_access("GET", environ["PATH_INFO"], 200, started, user.id, None)
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
                                   ("X-Request-ID", request_id)])

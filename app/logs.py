@@ -95,9 +95,16 @@ def configure_logging(app: Flask) -> None:
 
 
 def request_id_for(environ: dict) -> str:
-    """The caller's X-Request-ID when it is a sane one (nginx's $request_id), else a new one."""
-    incoming = environ.get("HTTP_X_REQUEST_ID", "")
-    return incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
+    """The caller's X-Request-ID when it is a sane one (nginx's $request_id), else a new one; the same
+    one every time for one request."""
+    request_id = environ.get(_REQUEST_ID_KEY)
+    if request_id is None:
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = environ[_REQUEST_ID_KEY] = incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
+    return request_id
+
+
+_REQUEST_ID_KEY = "carbon.request_id"
 
 
 _access = logging.getLogger(ACCESS_LOGGER)
