@@ -63,10 +63,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     if app.config["HOT_READS"]:
         from app.hot_reads import HotReads
-        from app.api.account import me_json
-        from app.api.friends import BoardQuery, board_json
-        app.wsgi_app = HotReads(app, app.wsgi_app, {"api.me": (None, me_json),
-                                                    "api.show_leaderboard": (BoardQuery, board_json)})
+        from app.api.account import me_json_for_token
+        from app.api.friends import BoardQuery, board_json_for_token
+        app.wsgi_app = HotReads(app, app.wsgi_app, {"api.me": (None, me_json_for_token),
+                                                    "api.show_leaderboard": (BoardQuery, board_json_for_token)})
     if app.config["TRUSTED_PROXIES"]:
         # Behind nginx: the client's address (login throttling, logs) and scheme come from its headers.
         hops = app.config["TRUSTED_PROXIES"]

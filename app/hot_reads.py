@@ -2,9 +2,10 @@
 
 The mini program asks for these two every time it opens. Through Flask, the framework's request
 context, URL matching, the app's request hooks and the response object cost more than the reads
-themselves. Here a successful answer is made by the same code as the views (`me_json` and `board_json`,
-the same services and the same JSON) inside an app context only, with the request id and the access line
-of app/logs.py. Anything else (no token or a bad one, a query the view would refuse, a database
+themselves. Here a successful answer is made from the same services and the same JSON as the views inside an
+app context only, with the request id and the access line of app/logs.py. Its reads check the bearer
+token themselves (`me_json_for_token`, `board_json_for_token`): on a database server the token's own
+query would be a second round trip. Anything else (no token or a bad one, a query the view would refuse, a database
 error) goes on to Flask, which makes the contract's error answer: errors have one source. Reads are never
 rate limited (app/ratelimit.py), so nothing is skipped there. A request hook added after create_app
 (one this module does not know to stand in for) sends these reads through Flask too, so that it applies
@@ -25,11 +26,12 @@ from sqlalchemy.exc import DBAPIError
 from app import logs
 from app.api.auth import bearer_token_in
 from app.errors import DomainError
-from app.services import users
 
 log = logging.getLogger(__name__)
 
-Answer = Callable[..., dict]  # (the signed-in user[, the validated query]) -> the view's JSON
+# (the bearer token[, the validated query]) -> (the signed-in user's id, the view's JSON); a bad token
+# raises Unauthorized as users.authenticate does.
+Answer = Callable[..., tuple[int, dict]]
 
 
 class HotReads:
@@ -61,14 +63,14 @@ class HotReads:
             # Set first, so any line logged meanwhile carries it (and Flask reuses it if it answers instead).
             g.request_id = request_id = logs.request_id_for(environ)
             try:
-                user = users.authenticate(bearer_token_in(environ.get("HTTP_AUTHORIZATION", "")))
+                token = bearer_token_in(environ.get("HTTP_AUTHORIZATION", ""))
                 if query_model is None:
-                    body = answer(user)
+                    user_id, body = answer(token)
                 else:
                     query = _query(environ.get("QUERY_STRING", ""), query_model)
                     if query is None:
                         return self.wsgi_app(environ, start_response)
-                    body = answer(user, query)
+                    user_id, body = answer(token, query)
                 data = self.app.json.dumps(body).encode()
             except (DomainError, DBAPIError):
                 # 401, or the database away: Flask answers with the contract's envelope (503).
@@ -76,7 +78,7 @@ class HotReads:
             except Exception:
                 log.exception("hot read failed; answering through Flask")
                 return self.wsgi_app(environ, start_response)
-            logs.log_access("GET", environ["PATH_INFO"], 200, started, user.id, None)
+            logs.log_access("GET", environ["PATH_INFO"], 200, started, user_id, None)
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
                                   ("X-Request-ID", request_id)])
         return [data]

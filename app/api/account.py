@@ -41,8 +41,17 @@ def me():
 
 
 def me_json(user: users.SignedInUser) -> dict:
-    """GET /me's answer (also made by app/hot_reads.py)."""
-    summary = account.account_summary(user.id)
+    return _me_json(user, account.account_summary(user.id))
+
+
+def me_json_for_token(token: str | None) -> tuple[int, dict]:
+    """GET /me's answer and the user's id for a bearer token, the token checked in the same read as the
+    totals (app/hot_reads.py makes it so)."""
+    user, summary = account.signed_in_summary(token)
+    return user.id, _me_json(user, summary)
+
+
+def _me_json(user: users.SignedInUser, summary: account.AccountSummary) -> dict:
     return {"user": user_json(user),
             "account": {"balance_points": summary.balance_points,
                         "earned_points_year": summary.earned_points_year,

@@ -117,8 +117,20 @@ def show_leaderboard(query: BoardQuery):
 
 
 def board_json(user: users.SignedInUser, query: BoardQuery) -> dict:
-    """GET /leaderboard's answer (also made by app/hot_reads.py)."""
-    board = leaderboard.board(user.id, query.scope, query.period, limit=query.limit)
+    return _board_json(leaderboard.board(user.id, query.scope, query.period, limit=query.limit))
+
+
+def board_json_for_token(token: str | None, query: BoardQuery) -> tuple[int, dict]:
+    """GET /leaderboard's answer and the user's id for a bearer token, as app/hot_reads.py makes it: the
+    friends board checks the token in its own read."""
+    if query.scope == "friends":
+        user_id, board = friends.signed_in_friends_board(token, query.period)
+        return user_id, _board_json(board)
+    user = users.authenticate(token)
+    return user.id, board_json(user, query)
+
+
+def _board_json(board: leaderboard.Board) -> dict:
     return {"items": [{"rank": e.rank, "user": {"id": e.user_id, "nickname": e.nickname, "avatar_url": e.avatar_url},
                        "points": e.points} for e in board.items],
             "me": {"rank": board.my_rank, "points": board.my_points}}

@@ -14,11 +14,13 @@ from flask import current_app
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from app import reads
 from app.database import write_transaction
-from app.errors import Conflict, DomainError, NotFound
+from app.errors import Conflict, DomainError, NotFound, Unauthorized
 from app.extensions import db
 from app.models import FriendInvite, Friendship, User
 from app.models.types import utcnow
+from app.services import clock, leaderboard, users
 from app.services.records import decode_cursor, encode_cursor
 
 
@@ -125,3 +127,19 @@ def forget_user(user_id: int) -> None:
                        .execution_options(synchronize_session=False))
     db.session.execute(delete(FriendInvite).where(FriendInvite.inviter_id == user_id)
                        .execution_options(synchronize_session=False))
+
+
+# The friends board of the user behind a bearer token, the token checked in the same statement: on a
+# database server each statement is a round trip. Each row carries the signed-in user's id.
+_FRIENDS_OF_SIGNED_IN = reads.Read(leaderboard.friends_and_me(users.SIGNED_IN_ID, users.SIGNED_IN_ID.label("me")))
+
+
+def signed_in_friends_board(token: str | None, period: str,
+                            now: datetime | None = None) -> tuple[int, leaderboard.Board]:
+    """The signed-in user's id and their friends board (401 as users.authenticate)."""
+    start = leaderboard.period_starts(now or clock.now())[period]
+    found = _FRIENDS_OF_SIGNED_IN.rows({**users.token_params(token), "p_period": period, "p_start": start})
+    if not found:  # their own row is always there for a live token
+        raise Unauthorized()
+    user_id = found[0][-1]
+    return user_id, leaderboard.ranked_friends(user_id, [row[:-1] for row in found])

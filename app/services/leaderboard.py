@@ -127,11 +127,19 @@ def _members(query):
 
 
 _MEMBER_COLUMNS = (_USERS.c.id, _USERS.c.nickname, _USERS.c.avatar_url, _ROWS.c.points)
-# One statement of fixed shape (the friends by the friendships key, and me): no IN list to bind.
-_FRIENDS_AND_ME = reads.Read(union_all(
-    _members(select(*_MEMBER_COLUMNS).select_from(_FRIENDSHIPS).join(_USERS, _USERS.c.id == _FRIENDSHIPS.c.friend_id)
-             .where(_FRIENDSHIPS.c.user_id == bindparam("p_user"))),
-    _members(select(*_MEMBER_COLUMNS).where(_USERS.c.id == bindparam("p_user")))))
+
+
+def friends_and_me(user_id, *also):
+    """The friends board's members, for the user `user_id` (a bound id, or a subquery), each row with the
+    columns `also` after its own: one statement of fixed shape (the friends by the friendships key, and
+    me; no IN list to bind)."""
+    return union_all(
+        _members(select(*_MEMBER_COLUMNS, *also).select_from(_FRIENDSHIPS)
+                 .join(_USERS, _USERS.c.id == _FRIENDSHIPS.c.friend_id).where(_FRIENDSHIPS.c.user_id == user_id)),
+        _members(select(*_MEMBER_COLUMNS, *also).where(_USERS.c.id == user_id)))
+
+
+_FRIENDS_AND_ME = reads.Read(friends_and_me(bindparam("p_user")))
 # Ties go newest account first: the index's own order read backwards, so no database sorts.
 _TOP = reads.Read(
     select(_ROWS.c.user_id, _USERS.c.nickname, _USERS.c.avatar_url, _ROWS.c.points)
@@ -321,8 +329,11 @@ def _ranked(rows) -> list[BoardEntry]:
 
 
 def friends_board(user_id: int, period: str, start: date) -> Board:
-    params = {"p_user": user_id, "p_period": period, "p_start": start}
-    found = _FRIENDS_AND_ME.rows(params)
+    return ranked_friends(user_id, _FRIENDS_AND_ME.rows({"p_user": user_id, "p_period": period, "p_start": start}))
+
+
+def ranked_friends(user_id: int, found: list[tuple]) -> Board:
+    """The friends board of the rows friends_and_me read (the user's own among them)."""
     rows = sorted([(uid, nick, avatar, ZERO if points is None else points) for uid, nick, avatar, points in found],
                   key=lambda r: (r[3], r[0]), reverse=True)
     items = _ranked(rows)

@@ -89,22 +89,38 @@ class SignedInUser:
 
 def authenticate(token: str | None) -> SignedInUser:
     """The user behind a live bearer token; a missing, malformed, expired or revoked one is 401."""
-    if not token or not _TOKEN_SHAPE.match(token):
-        raise Unauthorized()
-    row = _USER_OF_LIVE_TOKEN.first({"token_hash": _hash(token), "now": utcnow()})
+    user, _ = authenticate_with(token, _USER_OF_LIVE_TOKEN)
+    return user
+
+
+def authenticate_with(token: str | None, read: reads.Read, params: dict | None = None) -> tuple[SignedInUser, tuple]:
+    """The token checked by a read built on SIGNED_IN (the signed-in user's columns first, then its own), so
+    that a read that needs the user answers in the same round trip: the user, and the rest of the row."""
+    row = read.first({**token_params(token), **(params or {})})
     if row is None:
         raise Unauthorized()
-    return SignedInUser(*row)
+    return SignedInUser(*row[:_SIGNED_IN_COLUMNS]), row[_SIGNED_IN_COLUMNS:]
+
+
+def token_params(token: str | None) -> dict:
+    """The binds of SIGNED_IN for a bearer token; a missing or malformed one is 401 before any read."""
+    if not token or not _TOKEN_SHAPE.match(token):
+        raise Unauthorized()
+    return {"token_hash": _hash(token), "now": utcnow()}
 
 
 # Built once: every API request runs it. Expiry, revocation and deletion are all decided by the one query.
 _USERS, _TOKENS = User.__table__, AuthToken.__table__
-_USER_OF_LIVE_TOKEN = reads.Read(
+SIGNED_IN = (
     select(_USERS.c.id, _USERS.c.nickname, _USERS.c.avatar_url, _USERS.c.city, _USERS.c.created_at)
     .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
     .where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None),
            _TOKENS.c.expires_at > bindparam("now", type_=_TOKENS.c.expires_at.type),
            _USERS.c.deleted_at.is_(None)))
+_SIGNED_IN_COLUMNS = len(SignedInUser.__slots__)
+_USER_OF_LIVE_TOKEN = reads.Read(SIGNED_IN)
+# Their id, as a subquery that a read about them can check the token with (no other table's rows in it).
+SIGNED_IN_ID = SIGNED_IN.with_only_columns(_USERS.c.id).correlate(None).scalar_subquery()
 
 
 def logout(token: str) -> None:

@@ -117,7 +117,8 @@ def test_an_expired_token_is_refused(client, login, app):
     with app.app_context():
         db.session.execute(sa.update(AuthToken).values(expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
-    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    for path in ("/api/v1/me", "/api/v1/leaderboard", "/api/v1/leaderboard?scope=all"):
+        assert client.get(path, headers=headers).status_code == 401, path
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer short", "Basic abc", "Bearer " + "x" * 43])
