@@ -16,7 +16,9 @@ def _default(value: Any) -> Any:
 
 
 # Built once: simplejson.dumps with any option builds a new encoder each call, a third of a small answer's cost.
-_ENCODER = simplejson.JSONEncoder(use_decimal=True, default=_default, ensure_ascii=False)
+# No circular check: answers are trees of fresh dicts and lists (a cycle would still fail, as RecursionError),
+# and the check's bookkeeping was a quarter of encoding a 21-entry board.
+_ENCODER = simplejson.JSONEncoder(use_decimal=True, default=_default, ensure_ascii=False, check_circular=False)
 
 
 class DecimalJSONProvider(JSONProvider):
