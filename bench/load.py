@@ -4,7 +4,9 @@
                                    [--workers 2] [--no-pin] [--postgresql-url URL]
 
 Per database: a fresh database (SQLite in a temp dir; on PostgreSQL a new database created on the server
-and dropped at the end), migrated, with users made directly (consent, account, a bearer token from the
+and dropped at the end), migrated, holding a city's population of POPULATION users who are not signed in
+(so that the planner sees tables the size of a deployment's, not a few hundred rows it would rather
+scan), and the users the load comes from, made directly (consent, account, a bearer token from the
 token service, 20 friends each; no WeChat). The app runs under gunicorn (sync workers, production
 settings: APP_ENV=production, SECRET_KEY, no debug, rate limits off) on 127.0.0.1, and so do a bare
 Flask endpoint and a raw WSGI callable returning a constant (bench/bare_app.py), with the same flags.
@@ -52,7 +54,7 @@ from flask import current_app  # noqa: E402
 from app import create_app  # noqa: E402
 from app.database import write_transaction  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import Consent, Friendship, User  # noqa: E402
+from app.models import Account, Consent, Friendship, User  # noqa: E402
 from app.models.types import utcnow  # noqa: E402
 from app.services import clock, users  # noqa: E402
 from app.services import track_analysis as tracks  # noqa: E402
@@ -64,6 +66,7 @@ POSTGRESQL_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 WARMUP_S = 2
 FRIENDS = 20
 READS_ONLY_USERS = 1000
+POPULATION = 20_000
 # Commutes as the mini program records them (fixes every 3-5 s, GPS lost underground), cycled.
 RIDES = (("bike", 3.0), ("bike", 3.0), ("bus", 6.0), ("subway", 8.0))
 BASE_RIDES = 40
@@ -176,6 +179,20 @@ def fresh_database(kind: str, workdir: Path, server_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def add_population(count: int) -> None:
+    """`count` users with their accounts and no token, in bulk (nobody signs in as them)."""
+    now = utcnow()
+    version = current_app.config["PRIVACY_POLICY_VERSION"]
+    with write_transaction():
+        first = db.session.scalar(sa.select(sa.func.count(User.id)))
+        db.session.execute(sa.insert(User), [
+            {"openid": f"bench-resident-{first + i}", "nickname": f"居民{first + i}", "privacy_version": version,
+             "consented_at": now, "created_at": now} for i in range(count)])
+        db.session.execute(sa.insert(Account).from_select(
+            ["user_id", "balance_points", "earned_points_total", "spent_points_total", "co2_g_total"],
+            sa.select(User.id, 0, 0, 0, 0).where(User.openid.like("bench-resident-%"))))
 
 
 def make_users(count: int) -> list[str]:
@@ -295,6 +312,7 @@ def bench_database(kind: str, args, run: Run, workdir: Path) -> tuple[list[Row],
             per_user = app.config["TRIP_DAILY_CAP_COUNT"]
             # Warm-up tracks for half the bare rate; the run's for twice the warm-up's write rate.
             warm_count = math.ceil(bare_runs[0].rate * WARMUP_S / 2)
+            add_population(POPULATION)
             if args.reads_only:
                 tokens = make_users(READS_ONLY_USERS)
             else:

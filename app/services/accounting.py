@@ -8,8 +8,10 @@ from decimal import Decimal
 from fractions import Fraction
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
 
+from app.database import Write
 from app.errors import ServiceUnavailable
 from app.extensions import db
 from app.models import EmissionFactor
@@ -51,17 +53,26 @@ class Credit:
 
 def current_factor(kind: str, subtype: str | None, at: datetime) -> EmissionFactor:
     """The factor in force at a moment: the latest version whose valid_from is not after it."""
-    factor = db.session.scalar(
-        select(EmissionFactor)
-        .where(EmissionFactor.kind == kind, EmissionFactor.subtype == (subtype or ""),
-               EmissionFactor.valid_from <= at)
-        .order_by(EmissionFactor.valid_from.desc(), EmissionFactor.version.desc())
-        .limit(1)
-    )
-    if factor is None:
+    found = _FACTOR_IN_FORCE.rows(db.session.connection(), {"kind": kind, "subtype": subtype or "", "at": at})
+    if not found:
         # A missing catalog row is an operator's mistake, not the user's: never credit a guess.
         raise ServiceUnavailable("排放因子未配置", details={"kind": kind, "subtype": subtype})
-    return factor
+    # The row as the session's own object (the one it holds already, if any), with no second query.
+    factor = EmissionFactor(**dict(zip(_FACTOR_COLUMNS, found[0], strict=True)))
+    make_transient_to_detached(factor)
+    return db.session.merge(factor, load=False)
+
+
+# Every credit looks its factor up: as a prebuilt statement (app.database.Write) it skips the ORM's query
+# machinery, ~5% of a trip's cost.
+_FACTORS = EmissionFactor.__table__
+_FACTOR_COLUMNS = tuple(column.key for column in _FACTORS.columns)
+_FACTOR_IN_FORCE = Write(
+    select(*_FACTORS.columns)
+    .where(_FACTORS.c.kind == bindparam("kind"), _FACTORS.c.subtype == bindparam("subtype"),
+           _FACTORS.c.valid_from <= bindparam("at", type_=_FACTORS.c.valid_from.type))
+    .order_by(_FACTORS.c.valid_from.desc(), _FACTORS.c.version.desc())
+    .limit(1))
 
 
 def credit_for(kind: str, subtype: str | None, amount: Decimal | Fraction, at: datetime) -> Credit:
