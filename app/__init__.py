@@ -96,6 +96,9 @@ def _apply_instance_defaults(app: Flask) -> None:
             "connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT"],
             **_statement_timeout_args(app.config["SQLALCHEMY_DATABASE_URI"], statement_timeout),
             **options.get("connect_args", {})}}
+    from app.database import json_column_text
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+                                               "json_serializer": json_column_text}
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(instance / "uploads")
     if not app.config.get("SECRET_KEY") and app.config["ENV_NAME"] == "development":

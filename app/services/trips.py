@@ -10,7 +10,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import bindparam, case, func, select, update
 
-from app.database import Write, write_transaction
+from app.database import SerialisedJSON, Write, write_transaction
 from app.errors import DailyLimitReached, ImplausibleTrip, ValidationFailed
 from app.extensions import db
 from app.models import Account, Appeal, AppealStatus, Record, RecordStatus, Trip, TripRefusal
@@ -46,10 +46,11 @@ def record_trip(user_id: int, mode: object, raw_track: object, now: datetime | N
 def keep_refusal(user_id: int, mode: str, raw_track: list, points: list[tracks.TrackPoint],
                  refusal: ImplausibleTrip, now: datetime) -> TripRefusal:
     measurable = len(points) >= 2
+    track = _serialised(raw_track)
     with write_transaction():
         row = TripRefusal(
             user_id=user_id, mode=mode, reason=str(refusal.details.get("reason", "implausible"))[:32],
-            details=dict(refusal.details), point_count=len(points), track=raw_track, track_digest=_digest(raw_track),
+            details=dict(refusal.details), point_count=len(points), track=track, track_digest=_digest(track),
             distance_km=tracks.track_distance_km(points) if measurable else None,
             started_at=min(p.t for p in points) if points else None,
             ended_at=max(p.t for p in points) if points else None, created_at=now)
@@ -67,14 +68,15 @@ def _credit_trip(user_id: int, mode: str, raw_track: list, points: list[tracks.T
     with write_transaction():
         lock_user(user_id)
         _refuse_overlap(user_id, summary.started_at, summary.ended_at)
-        digest = _digest(raw_track)
+        track = _serialised(raw_track)
+        digest = _digest(track)
         _refuse_replay(user_id, summary.started_at, shape, start_cell, digest)
         credited_km = credit_within_daily_cap(user_id, mode, day, summary.distance_km)
         credit = accounting.credit_for("travel", mode, credited_km, now)
         # The trip and the factor given as objects (and no photo: a trip has none), so the answer reads
         # them back without a query each, nor the stored track's JSON.
         trip = Trip(user_id=user_id, mode=mode, distance_km=summary.distance_km, started_at=summary.started_at,
-                    ended_at=summary.ended_at, point_count=summary.point_count, track=raw_track,
+                    ended_at=summary.ended_at, point_count=summary.point_count, track=track,
                     shape=[list(p) for p in shape], shape_span_ds=tracks.shape_span_ds(shape),
                     start_cell=start_cell, end_cell=end_cell, track_digest=digest)
         record = Record(user_id=user_id, kind="travel", subtype=mode, status=RecordStatus.PENDING,
@@ -88,8 +90,13 @@ def _credit_trip(user_id: int, mode: str, raw_track: list, points: list[tracks.T
     return record
 
 
-def _digest(raw_track: list) -> str:
-    return hashlib.sha256(json.dumps(raw_track, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+def _serialised(raw_track: list) -> SerialisedJSON:
+    """The track with its canonical JSON text: its digest is taken over that text, and it is stored as it."""
+    return SerialisedJSON(raw_track, json.dumps(raw_track, sort_keys=True, separators=(",", ":")))
+
+
+def _digest(track: SerialisedJSON) -> str:
+    return hashlib.sha256(track.text.encode()).hexdigest()
 
 
 def lock_user(user_id: int) -> None:

@@ -1,5 +1,7 @@
 """绿色出行 through the API: measured on the server, credited at once, cheats refused with a reason."""
 
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -8,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Trip
+from app.models import Trip, TripRefusal
 from tests import tracks
 
 
@@ -160,6 +162,20 @@ def test_raw_tracks_are_reduced_to_their_summary_after_the_retention_period(clie
         trip = db.session.get(Trip, record["id"])
         assert trip.track is None and trip.shape is None and trip.distance_km == Decimal(str(record["distance_km"]))
     assert client.get("/api/v1/records", headers=headers).get_json()["items"][0]["co2_g"] == record["co2_g"]
+
+
+def test_the_track_is_kept_as_sent_for_disputes_credited_or_refused(client, login, app):
+    headers = login()
+    sent = [{**fix, "accuracy": 5.0} for fix in tracks.realistic_track("bike", km=3.0, start=hours_ago(3))]
+    record = post_trip(client, headers, sent).get_json()
+    fast = tracks.realistic_track("bike", km=3.0, start=hours_ago(6), cruise_kmh=50)
+    refusal = post_trip(client, headers, fast).get_json()["error"]["details"]
+    with app.app_context():
+        kept = db.session.get(Trip, record["id"])
+        assert kept.track == sent  # every fix and every key a client sent along
+        canonical = json.dumps(sent, sort_keys=True, separators=(",", ":"))
+        assert kept.track_digest == hashlib.sha256(canonical.encode()).hexdigest()
+        assert db.session.get(TripRefusal, refusal["refusal_id"]).track == fast
 
 
 def test_riders_on_the_same_bus_at_the_same_time_are_each_credited(client, login):
