@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.errors import DuplicateRecord, ServiceUnavailable
 from app.extensions import db
@@ -36,6 +37,15 @@ class SerialisedJSON(list):
 def json_column_text(value: Any) -> str:
     """The engines' json_serializer: a SerialisedJSON's own text, anything else as json.dumps writes it."""
     return value.text if isinstance(value, SerialisedJSON) else json.dumps(value)
+
+
+def attach_as_loaded(*instances: Any) -> None:
+    """Objects built from rows this transaction has just written with Core statements, attached to the
+    session as if it had loaded them: readable without a query, and nothing to write at the next flush.
+    Relationships set between them (or to objects the session holds) stay set."""
+    for instance in instances:
+        make_transient_to_detached(instance)
+    db.session.add_all(instances)
 
 
 # Set while a write transaction is being opened, so SQLite's BEGIN takes the write lock at once.

@@ -91,12 +91,18 @@ def credit_record(record: Record) -> int | None:
         record.status = RecordStatus.CREDITED
         record.decided_at = utcnow()
         db.session.flush()
-        if record.points == 0:
-            if record.co2_g:
-                _add_co2(record.user_id, record.co2_g)
-            return None
-        return post_entry(record.user_id, record.points, LedgerReason.RECORD_CREDIT,
-                          record_id=record.id, co2_g=record.co2_g)
+        return book_credit(record)
+
+
+def book_credit(record: Record) -> int | None:
+    """Book the points of a record stored as credited (returns the entry's id), in the caller's
+    transaction; a record with 0 points gets no entry, only its grams."""
+    if record.points == 0:
+        if record.co2_g:
+            _add_co2(record.user_id, record.co2_g)
+        return None
+    return post_entry(record.user_id, record.points, LedgerReason.RECORD_CREDIT,
+                      record_id=record.id, co2_g=record.co2_g)
 
 
 def _add_co2(user_id: int, co2_g: Decimal) -> None:
