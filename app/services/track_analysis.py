@@ -142,19 +142,23 @@ def parse_track(raw: object) -> list[TrackPoint]:
     if len(raw) > MAX_POINTS:
         raise ValidationFailed(details={"field": "track", "reason": "too_many_points",
                                         "max_points": MAX_POINTS, "points": len(raw)})
-    return [_parse_point(item, f"track[{i}]") for i, item in enumerate(raw)]
+    return [_parse_point(item, i) for i, item in enumerate(raw)]
 
 
-def _parse_point(item: object, field: str) -> TrackPoint:
+def _parse_point(item: object, index: int) -> TrackPoint:
     if not isinstance(item, dict):
-        raise ValidationFailed(details={"field": field, "reason": "not_an_object"})
-    lat = _coordinate(item, "lat", 90.0, field)
-    lng = _coordinate(item, "lng", 180.0, field)
-    return TrackPoint(lat, lng, _aware_time(item, f"{field}.t"))
+        raise ValidationFailed(details={"field": f"track[{index}]", "reason": "not_an_object"})
+    lat = _coordinate(item, "lat", 90.0, index)
+    lng = _coordinate(item, "lng", 180.0, index)
+    return TrackPoint(lat, lng, _aware_time(item, index))
 
 
-def _coordinate(item: dict, key: str, limit: float, field: str) -> float:
-    field = f"{field}.{key}"
+def _coordinate(item: dict, key: str, limit: float, index: int) -> float:
+    value = item.get(key)
+    # The common case first: a finite float in range. Field names are only made for an error.
+    if type(value) is float and -limit <= value <= limit:
+        return value
+    field = f"track[{index}].{key}"
     if key not in item:
         raise ValidationFailed(details={"field": field, "reason": "missing"})
     value = item[key]
@@ -167,20 +171,27 @@ def _coordinate(item: dict, key: str, limit: float, field: str) -> float:
     return float(value)
 
 
-def _aware_time(item: dict, field: str) -> datetime:
+def _aware_time(item: dict, index: int) -> datetime:
+    t = _iso_time(item.get("t"))
+    if t is not None and t.utcoffset() is not None:
+        return t
+    field = f"track[{index}].t"  # made only for an error
     if "t" not in item:
         raise ValidationFailed(details={"field": field, "reason": "missing"})
-    value = item["t"]
-    if not isinstance(value, str) or len(value) > 64:
+    if t is None:
         raise ValidationFailed(details={"field": field, "reason": "not_iso8601"})
+    # Without an offset the instant is unknown: phones in Shanghai and a server in UTC disagree by 8 h.
+    raise ValidationFailed(details={"field": field, "reason": "missing_offset"})
+
+
+def _iso_time(value: object) -> datetime | None:
+    """The time an ISO 8601 string (of at most 64 characters) gives, else None."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
     try:
-        t = datetime.fromisoformat(value)
+        return datetime.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed(details={"field": field, "reason": "not_iso8601"}) from None
-    if t.utcoffset() is None:
-        # Without an offset the instant is unknown: phones in Shanghai and a server in UTC disagree by 8 h.
-        raise ValidationFailed(details={"field": field, "reason": "missing_offset"})
-    return t
+        return None
 
 
 def haversine_m(a: TrackPoint, b: TrackPoint) -> float:
@@ -211,12 +222,14 @@ def track_distance_km(points: list[TrackPoint]) -> Decimal:
     rider stood still the fixes count as one place, and steps under MIN_STEP_M are joined, so the
     receiver's wander is not paid as distance."""
     path = _fold_stops(points)
-    counted = path[:1]
+    metres, last = 0, path[0]  # summed step by step in the path's order: the same float as summing them after
     for p in path[1:-1]:
-        if haversine_m(counted[-1], p) >= MIN_STEP_M:
-            counted.append(p)
-    counted += path[-1:] if len(path) > 1 else []  # the ride ends where it ends, even a few metres on
-    metres = sum(haversine_m(a, b) for a, b in pairwise(counted))
+        step = haversine_m(last, p)
+        if step >= MIN_STEP_M:
+            metres += step
+            last = p
+    if len(path) > 1:  # the ride ends where it ends, even a few metres on
+        metres += haversine_m(last, path[-1])
     return (Decimal(metres) / 1000).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
 
 
@@ -397,8 +410,9 @@ def _check_regularity(points: list[TrackPoint], steps: _Steps) -> None:
     for p in points[1:]:
         if _seconds(spaced[-1], p) >= COLLINEAR_SPAN_S:
             spaced.append(p)
-    offsets = [_off_line_m(a, b, c) for a, b, c in zip(spaced, spaced[1:], spaced[2:], strict=False)
-               if haversine_m(a, b) >= COLLINEAR_MIN_STEP_M and haversine_m(b, c) >= COLLINEAR_MIN_STEP_M
+    long_enough = [haversine_m(a, b) >= COLLINEAR_MIN_STEP_M for a, b in pairwise(spaced)]  # each step once
+    offsets = [_off_line_m(a, b, c) for k, (a, b, c) in enumerate(zip(spaced, spaced[1:], spaced[2:], strict=False))
+               if long_enough[k] and long_enough[k + 1]
                and _seconds(a, c) <= 2 * REGULARITY_MAX_DT_S + 2 * COLLINEAR_SPAN_S]
     if len(offsets) >= REGULARITY_MIN_SEGMENTS:
         share = sum(offset < COLLINEAR_OFFSET_M for offset in offsets) / len(offsets)
