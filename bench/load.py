@@ -18,9 +18,10 @@ each one's ratio to bare Flask and its target (reads >= 70%, trip writes >= 30%)
 context: raw WSGI, the app's own /healthz (no database) and the global board (scope=all). Every run
 sits between two runs of bare Flask and is compared with their mean, because on a machine shared with
 other work the load drifts within minutes. --rounds N measures the reads and /healthz N times (the trips
-once: each track is sent once) and prints the median round with the range. Any non-2xx answer or socket error fails the run. On 2+
-cores wrk is pinned to one core and gunicorn to the other (taskset), so the load generator's share of
-the CPU (larger at higher rates) never favours the slow endpoints; the database server is not pinned.
+once: each track is sent once) and prints the median round with the range. Any non-2xx answer or
+socket error fails the run. On 2+ cores wrk is pinned to one core and gunicorn to the other (taskset),
+so the load generator's share of the CPU (larger at higher rates) never favours the slow endpoints;
+the database server is not pinned.
 """
 
 from __future__ import annotations
