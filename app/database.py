@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, bindparam, event, insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -37,6 +37,13 @@ class SerialisedJSON(list):
 def json_column_text(value: Any) -> str:
     """The engines' json_serializer: a SerialisedJSON's own text, anything else as json.dumps writes it."""
     return value.text if isinstance(value, SerialisedJSON) else json.dumps(value)
+
+
+def as_loaded(instance: Any) -> Any:
+    """An object built from a row just read with a Core statement, as the session's own loaded object (the
+    one it holds already for that key, if any): no query, and nothing to write at the next flush."""
+    make_transient_to_detached(instance)
+    return db.session.merge(instance, load=False)
 
 
 def attach_as_loaded(*instances: Any) -> None:
@@ -245,6 +252,12 @@ class Write:
         self.statement = statement
         self.inserts_id = inserts_id  # an INSERT whose new key insert_id() returns
         self._compiled: dict[str, CompiledStatement] = {}
+
+    @classmethod
+    def insert(cls, table: Table, columns: Sequence[str], *, inserts_id: bool = False) -> Write:
+        """An INSERT into `table` of `columns`, each bound by its own name with its column's type."""
+        return cls(insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in columns}),
+                   inserts_id=inserts_id)
 
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> int:
         """Run the statement; returns the rows it matched."""

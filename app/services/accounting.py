@@ -9,9 +9,8 @@ from fractions import Fraction
 
 from flask import current_app
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import make_transient_to_detached
 
-from app.database import Write
+from app.database import Write, as_loaded
 from app.errors import ServiceUnavailable
 from app.extensions import db
 from app.models import EmissionFactor
@@ -57,10 +56,7 @@ def current_factor(kind: str, subtype: str | None, at: datetime) -> EmissionFact
     if not found:
         # A missing catalog row is an operator's mistake, not the user's: never credit a guess.
         raise ServiceUnavailable("排放因子未配置", details={"kind": kind, "subtype": subtype})
-    # The row as the session's own object (the one it holds already, if any), with no second query.
-    factor = EmissionFactor(**dict(zip(_FACTOR_COLUMNS, found[0], strict=True)))
-    make_transient_to_detached(factor)
-    return db.session.merge(factor, load=False)
+    return as_loaded(EmissionFactor(**dict(zip(_FACTOR_COLUMNS, found[0], strict=True))))
 
 
 # Every credit looks its factor up: as a prebuilt statement (app.database.Write) it skips the ORM's query

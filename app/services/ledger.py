@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app.database import Write, write_transaction
 from app.errors import Conflict
@@ -44,8 +44,8 @@ _MOVE_ACCOUNT = Write(
 # The entry goes in as one Core INSERT: an ORM add + flush cost more than the rest of post_entry
 # together, and no caller needs the entry as an object (it gets the new entry's id).
 _ENTRIES = LedgerEntry.__table__
-_APPEND = Write(insert(_ENTRIES).values({name: bindparam(name, type_=_ENTRIES.c[name].type) for name in (
-    "user_id", "points", "reason", "record_id", "redemption_id", "signup_id", "created_at")}), inserts_id=True)
+_APPEND = Write.insert(_ENTRIES, ("user_id", "points", "reason", "record_id", "redemption_id", "signup_id",
+                                  "created_at"), inserts_id=True)
 
 
 def post_entry(user_id: int, points: Decimal, reason: str, *, record_id: int | None = None,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, select, update
 
 from app.database import SerialisedJSON, Write, attach_as_loaded, write_transaction
 from app.errors import DailyLimitReached, ImplausibleTrip, ValidationFailed
@@ -139,11 +139,9 @@ _OVERLAPPING = Write(
            _TRIPS.c.started_at < bindparam("ended_at", type_=_TRIPS.c.started_at.type),
            _TRIPS.c.ended_at > bindparam("started_at", type_=_TRIPS.c.ended_at.type)))
 _RECORD_COLUMNS = tuple(c.key for c in _RECORDS.columns if c.key != "id")
-_INSERT_RECORD = Write(insert(_RECORDS).values({name: bindparam(name, type_=_RECORDS.c[name].type)
-                                                for name in _RECORD_COLUMNS}), inserts_id=True)
+_INSERT_RECORD = Write.insert(_RECORDS, _RECORD_COLUMNS, inserts_id=True)
 _TRIP_COLUMNS = tuple(c.key for c in _TRIPS.columns)
-_INSERT_TRIP = Write(insert(_TRIPS).values({name: bindparam(name, type_=_TRIPS.c[name].type)
-                                            for name in _TRIP_COLUMNS}))
+_INSERT_TRIP = Write.insert(_TRIPS, _TRIP_COLUMNS)
 _SAME_DIGEST = Write(select(_TRIPS.c.record_id).where(_TRIPS.c.track_digest == bindparam("digest")))
 _REPLAY_CANDIDATES = Write(
     select(_TRIPS.c.user_id, _TRIPS.c.started_at, _TRIPS.c.shape)
